@@ -1,0 +1,112 @@
+# custos — build, test, demo, bench.  See README.md.
+#
+#   make          build ./custos
+#   make check    install missing Debian packages (as root), build, run every test
+#   make demo     the same set-up, then an end-to-end run on a temporary archive
+#   make bench    throughput and latency next to peers measured in the same run
+#   make fuzz     build the libFuzzer target with clang (optional)
+
+CC      ?= gcc
+PKGS     = openssl lmdb libgit2 libarchive libconfig jansson
+DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
+           libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
+           libseccomp-dev git openssh-client tar coreutils
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+LDLIBS  += $(PKG_LIBS)
+SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC  := $(sort $(wildcard src/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:src/cli/%.c=build/obj/cli/%.o)
+SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
+
+.PHONY: all deps check unit e2e fuzz-replay demo bench fuzz clean
+
+all: custos
+
+# ---- set-up -----------------------------------------------------------------
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 2; \
+	  else \
+	    echo "custos needs these Debian packages; run as root:"; \
+	    echo "  apt-get install -y$$missing"; exit 2; \
+	  fi; \
+	fi
+
+# ---- build ------------------------------------------------------------------
+build/obj/%.o: src/%.c $(wildcard include/custos/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/obj/cli/%.o: src/cli/%.c $(wildcard include/custos/*.h) $(wildcard src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc/cli -c -o $@ $<
+
+build/libcustos.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+custos: $(CLI_OBJ) build/libcustos.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libcustos.a $(LDLIBS)
+
+# sanitizer build of the library, for unit tests and the fuzz replay
+build/san/%.o: src/%.c $(wildcard include/custos/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+
+build/san/libcustos.a: $(SAN_OBJ)
+	ar rcs $@ $^
+
+build/san/test_%: tests/unit/test_%.c build/san/libcustos.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/san/libcustos.a $(LDLIBS) -lcmocka
+
+build/san/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/san/libcustos.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
+
+# ---- tests ------------------------------------------------------------------
+check: deps
+	@$(MAKE) --no-print-directory custos $(UNIT_BIN) build/san/fuzz_replay_receipt
+	@$(MAKE) --no-print-directory unit fuzz-replay e2e
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+	  echo "== $$t"; \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
+	done; exit $$fail
+
+fuzz-replay: build/san/fuzz_replay_receipt
+	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
+
+e2e: custos
+	bash tests/e2e/run.sh ./custos
+
+demo: deps
+	@$(MAKE) --no-print-directory custos
+	bash tests/e2e/demo.sh ./custos
+
+bench: deps
+	@$(MAKE) --no-print-directory custos
+	bash bench/run.sh ./custos
+
+# libFuzzer build (clang); the corpus replay above runs in make check
+fuzz: build/libcustos.a
+	clang -std=gnu11 -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz_receipt tests/fuzz/fuzz_receipt.c $(LIB_SRC) $(LDLIBS)
+	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt"
+
+clean:
+	rm -rf build custos

@@ -1,0 +1,79 @@
+/*
+ * history.h — the record ledger: a bare git repository (libgit2) whose
+ * refs/heads/main holds every record document in a fan-out tree
+ *
+ *     records/<2 hex>/<62 hex>.json     receipts and other records
+ *     events/<2 hex>/<62 hex>.json      access and other events
+ *     archive.json, archive.conf        the archive's identity and settings
+ *
+ * Each batch is one commit written as one git pack (objects gathered in
+ * libgit2's mempack backend, then written with git_odb_write_pack), signed
+ * in SSHSIG form, and published by moving refs/heads/main with a
+ * compare-and-swap.  Moving the ref is the commit point; nothing is ever
+ * rewritten.  libgit2 is told to fsync what it writes.
+ */
+#ifndef CUSTOS_HISTORY_H
+#define CUSTOS_HISTORY_H
+
+#include <stddef.h>
+#include "custos/sig.h"
+
+#define CU_OID_HEX 41  /* 40 hex digits and a NUL */
+
+typedef struct cu_history cu_history;
+
+/* One file of a batch: its path in the tree and its bytes (copied). */
+typedef struct cu_history_file {
+	const char *path;
+	const void *data;
+	size_t      len;
+} cu_history_file;
+
+/* Creates a new bare repository at path (CU_EEXISTS if anything is there). */
+int cu_history_init(const char *path);
+
+/* Opens the repository at path. */
+int cu_history_open(cu_history **out, const char *path);
+void cu_history_free(cu_history *h);
+
+/* Hex id of refs/heads/main into head (CU_ENOTFOUND if there is no commit
+ * yet). */
+int cu_history_head(char head[CU_OID_HEX], cu_history *h);
+
+/* Writes the files as one signed commit on refs/heads/main, whose parent is
+ * the current head (none for the first commit), with the given message and
+ * author/committer "name <email>" at the current time.  Files are added to
+ * (or replace) entries of the parent's tree; directories are created as
+ * needed.  The commit and its trees and blobs go into one pack, fsynced,
+ * before the ref moves.  If the ref moved since the head was read,
+ * CU_ECONFLICT and nothing is published.  new_head receives the commit id. */
+int cu_history_commit(char new_head[CU_OID_HEX], cu_history *h,
+	const cu_history_file *files, size_t nfiles, const char *message,
+	const char *ident_name, const char *ident_email, const cu_signer *signer);
+
+/* Reads the blob at path in the tree of commit `at` (NULL = head) into a
+ * new NUL-terminated buffer.  CU_ENOTFOUND if there is no such file. */
+int cu_history_read(char **out, size_t *len, cu_history *h, const char *at,
+	const char *path);
+
+/* Calls cb for every commit from `from` (exclusive; NULL = the root) to the
+ * head (inclusive), oldest first, with the paths and blobs that the commit
+ * added or changed relative to its first parent.  Used to replay history
+ * into the index.  A non-zero return from cb stops the walk and is
+ * returned. */
+typedef int (*cu_history_file_cb)(const char *commit, const char *path,
+	const char *data, size_t len, void *payload);
+int cu_history_replay(cu_history *h, const char *from, cu_history_file_cb cb,
+	void *payload);
+
+/* Counts the commits between `from` (exclusive, NULL = root) and the head. */
+int cu_history_count_since(size_t *n, cu_history *h, const char *from);
+
+/* The raw commit object text (with its gpgsig header) of commit id. */
+int cu_history_commit_text(char **out, size_t *len, cu_history *h, const char *id);
+
+/* The fan-out path of a record or event: "<dir>/<2 hex>/<62 hex>.json"
+ * into out (at least 80 bytes). */
+void cu_history_path(char *out, size_t outsz, const char *dir, const char *id_hex);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * index.h — the search index: one LMDB environment under ARCHIVE/index/.
+ *
+ * The index is a cache: everything in it can be rebuilt from the history
+ * and the objects.  It remembers the history commit it reflects ("head"),
+ * so that an archive opened after a crash replays the commits it missed.
+ * Resident ID numbers never enter it: the person key is an HMAC computed by
+ * the caller, and display summaries hold only the masked number.
+ *
+ * Named databases (all keys and values binary unless said otherwise):
+ *   meta     "head" -> commit hex; "version" -> "1"
+ *   rec      id[32] -> summary JSON (what search prints, masked)
+ *   ref      ref (UTF-8, with '·') -> id[32]
+ *   rkey     identity key ("agency/receipt_no") -> id[32] ‖ fields digest[32]
+ *   content  content digest[32] -> id[32]                (dupsort)
+ *   time     time_be[8] ‖ id[32] -> ""                    (all records, by time)
+ *   person   hmac[32] -> time_be[8] ‖ id[32]              (dupsort, dupfixed)
+ *   term     "<field>=<value>" -> time_be[8] ‖ id[32]     (dupsort, dupfixed)
+ *            fields: org service insurance channel operator agency kind
+ *   text     token -> time_be[8] ‖ id[32]                 (dupsort, dupfixed)
+ *   item     class key ("SI01-SB·2026-D30-ZJ") -> last item number (uint32 LE)
+ *   objloc   content digest[32] -> pack name NUL ‖ offset u64 LE ‖ size u64 LE
+ *   packs    pack file name -> "" (packs whose members are in objloc)
+ *   events   record id[32] -> time_be[8] ‖ event id[32]   (dupsort, dupfixed)
+ * time_be is the record's time (epoch seconds, offset by 2^63 so that the
+ * big-endian bytes sort in time order, negatives included).
+ */
+#ifndef CUSTOS_INDEX_H
+#define CUSTOS_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cu_index cu_index;
+typedef struct cu_index_txn cu_index_txn;
+
+/* Opens (creating if needed when writable) the environment in dir.  The map
+ * size grows as needed; a read-only opener never blocks a writer. */
+int cu_index_open(cu_index **out, const char *dir, int writable);
+void cu_index_free(cu_index *ix);
+
+/* Transactions: at most one write transaction at a time (the archive lock
+ * guarantees it); read transactions see a consistent snapshot. */
+int cu_index_begin(cu_index_txn **out, cu_index *ix, int write);
+/* Commits (write) or ends (read) and frees the transaction. */
+int cu_index_commit(cu_index_txn *t);
+void cu_index_abort(cu_index_txn *t);
+
+/* The history commit the index reflects ("" when none yet). */
+int cu_index_get_head(char head[41], cu_index_txn *t);
+int cu_index_set_head(cu_index_txn *t, const char *head);
+
+/* What the index knows about one record. */
+typedef struct cu_index_entry {
+	unsigned char id[32];
+	const char   *ref;            /* with '·' */
+	int64_t       time;           /* epoch seconds used for ordering and --from/--to */
+	const char   *kind;           /* "receipt", … */
+	int           has_content;
+	unsigned char content[32];
+	int           has_person;
+	unsigned char person[32];     /* HMAC of the normalised ID number */
+	const char   *org;            /* USCC or NULL */
+	const char   *service, *insurance, *channel, *operator_, *agency; /* or NULL */
+	const char   *text;           /* summary and names, tokenised here (or NULL) */
+	const char   *rkey;           /* identity key or NULL */
+	unsigned char rkey_digest[32];/* digest of the identity's content */
+	const char   *summary_json;   /* display summary (masked), stored in rec */
+} cu_index_entry;
+
+/* Adds a record under every key above.  Adding the same id again is a
+ * no-op returning 0 (replay is idempotent). */
+int cu_index_put(cu_index_txn *t, const cu_index_entry *e);
+
+/* Looks up by identity key: id and fields digest.  CU_ENOTFOUND if absent. */
+int cu_index_get_rkey(cu_index_txn *t, const char *rkey, unsigned char id[32],
+	unsigned char digest[32]);
+
+/* Looks up a ref ('-' in place of '·' is accepted). */
+int cu_index_get_ref(cu_index_txn *t, const char *ref, unsigned char id[32]);
+
+/* Resolves a hex prefix of at least 12 digits (or the full 64) to the one
+ * record it names: CU_ENOTFOUND, or CU_EAMBIGUOUS naming the count. */
+int cu_index_get_id_prefix(cu_index_txn *t, const char *hex, unsigned char id[32]);
+
+/* First record whose content digest is `digest`. */
+int cu_index_get_content(cu_index_txn *t, const unsigned char digest[32],
+	unsigned char id[32]);
+
+/* The stored summary JSON of a record (new string, caller frees). */
+int cu_index_get_summary(char **json, cu_index_txn *t, const unsigned char id[32]);
+
+/* Item numbers: the next free number of a class (last + 1, starting at 1),
+ * recorded as used. */
+int cu_index_next_item(uint32_t *item, cu_index_txn *t, const char *class_key);
+/* Marks item as used in its class if it is above the last one (replay). */
+int cu_index_note_item(cu_index_txn *t, const char *class_key, uint32_t item);
+/* Reads the last item number of a class (0 if none). */
+int cu_index_last_item(uint32_t *item, cu_index_txn *t, const char *class_key);
+
+/* Where a packed object lives. */
+int cu_index_put_objloc(cu_index_txn *t, const unsigned char digest[32],
+	const char *pack, uint64_t offset, uint64_t size);
+int cu_index_get_objloc(cu_index_txn *t, const unsigned char digest[32],
+	char pack[256], uint64_t *offset, uint64_t *size);
+int cu_index_has_pack(cu_index_txn *t, const char *pack);
+int cu_index_put_pack(cu_index_txn *t, const char *pack);
+
+/* Events about a record (access and others), newest last. */
+int cu_index_put_event(cu_index_txn *t, const unsigned char record_id[32],
+	int64_t time, const unsigned char event_id[32]);
+
+/* Splits text into index tokens: ASCII letters and digits as words,
+ * case-folded (a-z0-9, at least 1 character, at most 64); runs of CJK
+ * characters (U+3400-U+9FFF, U+F900-U+FAFF, U+20000-U+2FFFF) as bigrams
+ * of adjacent characters, and a run of one character as that character.
+ * Everything else separates tokens.  Calls cb once per distinct token. */
+typedef int (*cu_token_cb)(const char *tok, size_t len, void *payload);
+int cu_index_tokens(const char *text, cu_token_cb cb, void *payload);
+
+/* A search: every non-NULL filter must hold (AND). */
+typedef struct cu_index_query {
+	int           has_person;
+	unsigned char person[32];
+	const char   *org, *service, *insurance, *channel, *operator_, *agency, *kind;
+	const char   *text;          /* all tokens must occur */
+	int           has_from, has_to;
+	int64_t       from, to;      /* inclusive bounds on time */
+	size_t        offset, limit; /* limit 0 = no limit */
+} cu_index_query;
+
+/* Calls cb with each matching record's id and summary JSON, newest first,
+ * skipping `offset` matches and stopping after `limit`.  Uses the most
+ * selective key list to drive and checks the other filters by exact lookup
+ * (MDB_GET_BOTH), so the cost follows the smallest list, not the archive.
+ * *total (may be NULL) receives the number of matches delivered. */
+typedef int (*cu_index_hit_cb)(const unsigned char id[32], const char *summary_json,
+	void *payload);
+int cu_index_search(cu_index_txn *t, const cu_index_query *q, cu_index_hit_cb cb,
+	void *payload, size_t *total);
+
+#endif
