@@ -77,9 +77,11 @@ build/san/test_%: tests/unit/test_%.c build/san/libcustos.a
 build/san/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/san/libcustos.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
 
+build/obj/conf.o build/san/conf.o: conf/archive.conf
+
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos $(UNIT_BIN) build/san/fuzz_replay_receipt
+	@$(MAKE) --no-print-directory custos build/gen_receipts $(UNIT_BIN) build/san/fuzz_replay_receipt
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
 unit: $(UNIT_BIN)
@@ -91,15 +93,19 @@ unit: $(UNIT_BIN)
 fuzz-replay: build/san/fuzz_replay_receipt
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
 
-e2e: custos
+build/gen_receipts: bench/gen_receipts.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+e2e: custos build/gen_receipts
 	bash tests/e2e/run.sh ./custos
 
 demo: deps
-	@$(MAKE) --no-print-directory custos
+	@$(MAKE) --no-print-directory custos build/gen_receipts
 	bash tests/e2e/demo.sh ./custos
 
 bench: deps
-	@$(MAKE) --no-print-directory custos
+	@$(MAKE) --no-print-directory custos build/gen_receipts
 	bash bench/run.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check

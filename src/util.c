@@ -231,6 +231,20 @@ cu_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+int
+cu_pathf(char *out, size_t outsz, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(out, outsz, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= outsz)
+		return cu_error_set(CU_EINVALID, "path too long: %.60s…", out);
+	return 0;
+}
+
 char *
 cu_asprintf(const char *fmt, ...)
 {

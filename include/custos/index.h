@@ -79,6 +79,15 @@ int cu_index_get_rkey(cu_index_txn *t, const char *rkey, unsigned char id[32],
 /* Looks up a ref ('-' in place of '·' is accepted). */
 int cu_index_get_ref(cu_index_txn *t, const char *ref, unsigned char id[32]);
 
+/* Writes the normal form of a ref into out (outsz bytes, NUL-terminated):
+ * the input is split at every '-' and '·' into six non-empty parts (fonds,
+ * category, year, retention, class, item; no part contains either
+ * separator) and rebuilt as "fonds-category·year-retention-class-item",
+ * so "SI01-SB-2026-D30-ZJ-000123" gives "SI01-SB·2026-D30-ZJ-000123".
+ * CU_EINVALID "not a ref" if it does not split into six parts or does not
+ * fit in out. */
+int cu_index_normalize_ref(char *out, size_t outsz, const char *in);
+
 /* Resolves a hex prefix of at least 12 digits (or the full 64) to the one
  * record it names: CU_ENOTFOUND, or CU_EAMBIGUOUS naming the count. */
 int cu_index_get_id_prefix(cu_index_txn *t, const char *hex, unsigned char id[32]);

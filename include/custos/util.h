@@ -42,6 +42,11 @@ int cu_write_all(int fd, const void *buf, size_t len);
 /* mkdir -p with the given mode for the folders it creates. */
 int cu_mkdir_p(const char *path, mode_t mode);
 
+/* snprintf into out, failing with CU_EINVALID "path too long: …" instead
+ * of truncating.  Every composed path goes through this. */
+int cu_pathf(char *out, size_t outsz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Returns a newly allocated formatted string, or NULL (with the last error
  * set) when out of memory. */
 char *cu_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

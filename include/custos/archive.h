@@ -1,0 +1,154 @@
+/*
+ * archive.h — the one facade that the command line and the daemon call.
+ *
+ *   ARCHIVE/
+ *     archive.json   identity: format, name, fonds, creation time, public key
+ *     archive.conf   settings and the classification table (conf.h)
+ *     lock           the writers' lock (flock), holding the writer's pid
+ *     objects/       content objects (cas.h)
+ *     history.git/   the record ledger (history.h)
+ *     index/         the LMDB search index, a rebuildable cache (index.h)
+ *     keys/          signing.pem (Ed25519, 0600), signing.pub, person.hmac (0600)
+ *
+ * The facade never prints and never exits: it returns 0 or a negative
+ * cu_error_code and reports per-item outcomes through callbacks.
+ *
+ * Writers (ingest, get, search --unmask: every retrieval is itself recorded)
+ * take the archive lock; readers (search, keys) run alongside a writer and
+ * see the index as of the writer's last committed batch.
+ */
+#ifndef CUSTOS_ARCHIVE_H
+#define CUSTOS_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+typedef struct cu_archive cu_archive;
+
+typedef struct cu_archive_init_opts {
+	const char *name;      /* origin name; NULL = "custos/<fonds>" */
+	const char *fonds;     /* 全宗号, required: 1-16 of A-Z 0-9 */
+	const char *conf_text; /* archive.conf text; NULL = the shipped default */
+} cu_archive_init_opts;
+
+/* Creates a new archive at path (which must not exist or be an empty
+ * folder: CU_EEXISTS otherwise): folders, keys, an empty index, and the
+ * first signed commit holding archive.json and archive.conf.  On failure
+ * nothing that this call created is left behind. */
+int cu_archive_init(const char *path, const cu_archive_init_opts *o);
+
+enum { CU_ARCHIVE_READ = 0, CU_ARCHIVE_WRITE = 1 };
+
+/* Opens an archive.  CU_ARCHIVE_WRITE takes the writers' lock, waiting up
+ * to wait_seconds for another writer (CU_ELOCKED naming its pid after
+ * that), and brings the index up to the history head if it lags (after a
+ * crash).  A reader whose index lags replays too when the lock is free. */
+int cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds);
+void cu_archive_free(cu_archive *a);
+
+/* The pid of the process holding the writers' lock, 0 if none. */
+long cu_archive_lock_holder(const char *path);
+
+const char *cu_archive_name(const cu_archive *a);
+const char *cu_archive_fonds(const cu_archive *a);
+
+/* Who is acting (recorded in every record and event).  Defaults to the
+ * calling process's user; the daemon sets its client's. */
+void cu_archive_set_actor(cu_archive *a, const char *user, unsigned long uid);
+
+/* ---- ingest ----------------------------------------------------------- */
+
+typedef enum {
+	CU_INGEST_ARCHIVED,
+	CU_INGEST_DUPLICATE,
+	CU_INGEST_REJECTED,
+} cu_ingest_status;
+
+typedef struct cu_ingest_result {
+	cu_ingest_status status;
+	const char *source;  /* "path", or "path#n" for the n-th item of a file of several */
+	const char *ref;     /* archived: its ref; duplicate: the archived record's ref */
+	const char *id;      /* hex id of that record (NULL when rejected) */
+	const char *reason;  /* rejected: one line, "FIELD: reason" */
+	int end_of_batch;    /* the last outcome of a committed batch: a good moment
+	                        to flush acknowledgements to their reader */
+} cu_ingest_result;
+
+/* Called once per item, in input order; archived and duplicate outcomes
+ * only after the batch that holds them is committed (so an acknowledged
+ * record is durable). */
+typedef int (*cu_ingest_cb)(const cu_ingest_result *r, void *payload);
+
+typedef struct cu_ingest_stats {
+	size_t archived, duplicates, rejected, commits;
+} cu_ingest_stats;
+
+typedef struct cu_ingest cu_ingest;
+
+/* Starts an ingest on an archive opened for writing. */
+int cu_ingest_begin(cu_ingest **out, cu_archive *a, cu_ingest_cb cb, void *payload);
+
+/* Ingests a file, or a folder of files recursively in name order ("-" reads
+ * standard input).  Bad input is reported per item through the callback
+ * and is not an error; an error return means a system failure (the items
+ * of the unfinished batch were not archived, earlier batches were). */
+int cu_ingest_path(cu_ingest *in, const char *path);
+
+/* Ingests the bytes of one input file named `source`. */
+int cu_ingest_buffer(cu_ingest *in, const char *source, const char *buf, size_t len);
+
+/* Commits what is pending, fills *st (may be NULL) and frees the ingest. */
+int cu_ingest_finish(cu_ingest *in, cu_ingest_stats *st);
+
+/* Drops what is pending (nothing of it is archived) and frees the ingest. */
+void cu_ingest_abort(cu_ingest *in);
+
+/* ---- search and retrieval --------------------------------------------- */
+
+typedef struct cu_search_query {
+	const char *person;     /* resident ID number (validated, then HMAC) */
+	const char *org;        /* USCC (validated) */
+	const char *service, *insurance, *channel, *operator_, *agency;
+	const char *from, *to;  /* "YYYY-MM-DD" (archive time zone) or RFC 3339 */
+	const char *text;       /* words: every one must occur */
+	size_t limit, offset;   /* limit 0 = all */
+	int unmask;             /* show ID numbers in clear (recorded; needs WRITE) */
+	const char *purpose;    /* recorded with an unmasking search */
+} cu_search_query;
+
+/* Calls cb with each hit, newest first: an object {id, ref, kind, time,
+ * service, insurance, channel, agency, operator, subject {kind, id, name},
+ * summary[, amount_fen]} whose subject.id is masked unless q->unmask.
+ * Bad filter values give CU_EINVALID naming the option. */
+typedef int (*cu_search_cb)(const json_t *hit, void *payload);
+int cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb,
+	void *payload, size_t *nhits);
+
+/* Resolves KEY (a ref, '-' allowed for '·'; an id or a unique prefix of at
+ * least 12 hex digits; or sha256:<content digest>) to a record id. */
+int cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key);
+
+typedef struct cu_get_opts {
+	int unmask;           /* ID numbers in clear in the document */
+	int content;          /* deliver the content bytes instead of the document */
+	const char *purpose;  /* why (recorded) */
+} cu_get_opts;
+
+/* Retrieves a record: *doc (a new reference) is the record document with
+ * the ID number masked unless o->unmask; with o->content, *content and
+ * *content_len hold the exact bytes received (caller frees).  The access
+ * (who, when, which record, purpose, unmasked or content) is committed as
+ * an event in the history BEFORE anything is returned; if it cannot be
+ * recorded, nothing is returned.  Needs WRITE. */
+int cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
+	char **content, size_t *content_len);
+
+/* ---- keys ------------------------------------------------------------- */
+
+/* "ssh-ed25519 AAAA…" of the archive's signing key (new string). */
+char *cu_archive_public_key(cu_archive *a);
+/* The allowed-signers line for `git verify-commit` (new string). */
+char *cu_archive_allowed_signers(cu_archive *a);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * cas.h — content objects: the exact bytes received, named by their SHA-256.
+ *
+ *   objects/sha256/<2 hex>/<62 hex>   a loose object (large ones), mode 0444
+ *   objects/packs/pack-<sha256>.tar   small objects of one batch: an
+ *                                     uncompressed ustar archive whose members
+ *                                     are named sha256/<2 hex>/<62 hex>
+ *
+ * A pack is named by the SHA-256 of its own bytes.  Extracting every pack
+ * with tar next to the loose files gives the whole object tree, and
+ * `sha256sum` alone checks every object.  Everything is durable (file and
+ * folder fsynced) before the call returns, so a record may point at it.
+ * Objects are never modified or removed.
+ */
+#ifndef CUSTOS_CAS_H
+#define CUSTOS_CAS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Objects smaller than this go into the batch's pack; larger ones are
+ * written loose.  The archive's conf may lower or raise it. */
+#define CU_CAS_PACK_THRESHOLD_DEFAULT (64u * 1024)
+
+typedef struct cu_cas cu_cas;
+typedef struct cu_cas_batch cu_cas_batch;
+
+/* Opens the objects folder (creating objects/sha256 and objects/packs when
+ * create is set). */
+int cu_cas_open(cu_cas **out, const char *objects_dir, int create);
+void cu_cas_free(cu_cas *c);
+
+/* "objects/sha256/ab/cdef…" for a digest, into out. */
+int cu_cas_loose_path(char *out, size_t outsz, const cu_cas *c,
+	const unsigned char digest[32]);
+
+/* 1 if a loose object with this digest exists, 0 if not. */
+int cu_cas_has_loose(const cu_cas *c, const unsigned char digest[32]);
+
+/* Writes a loose object durably (temporary file, fsync, rename, fsync of
+ * the folder), read-only.  An object that already exists is left alone. */
+int cu_cas_put_loose(cu_cas *c, const unsigned char digest[32], const void *data,
+	size_t len);
+
+/* Reads a loose object into a new buffer (caller frees) and checks its
+ * digest: CU_EINVALID "object … does not match its name" if it differs. */
+int cu_cas_read_loose(char **out, size_t *len, const cu_cas *c,
+	const unsigned char digest[32]);
+
+/* Reads size bytes at offset of a pack (the member's data) and checks the
+ * digest as above. */
+int cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,
+	uint64_t offset, uint64_t size, const unsigned char digest[32]);
+
+/* A batch gathers the small objects of one ingest batch into one pack. */
+int cu_cas_batch_new(cu_cas_batch **out, cu_cas *c, size_t threshold);
+void cu_cas_batch_free(cu_cas_batch *b);
+
+/* Adds data to the batch and returns its digest.  Objects at or above the
+ * threshold are written loose at once (durable on return); smaller ones are
+ * kept for the pack.  Adding the same bytes twice keeps one copy.  *packed
+ * (may be NULL) tells whether the object will be in the pack. */
+int cu_cas_batch_add(cu_cas_batch *b, unsigned char digest[32], int *packed,
+	const void *data, size_t len);
+
+/* Number of objects waiting for the pack. */
+size_t cu_cas_batch_count(const cu_cas_batch *b);
+
+/* Writes the pack (if any object waits) durably and reports where each
+ * member landed through cb.  pack_name receives the file name (empty when
+ * nothing was packed). */
+typedef int (*cu_cas_member_cb)(const unsigned char digest[32], const char *pack,
+	uint64_t offset, uint64_t size, void *payload);
+int cu_cas_batch_write(cu_cas_batch *b, char pack_name[96], cu_cas_member_cb cb,
+	void *payload);
+
+/* Lists pack file names (pack-*.tar) in name order. */
+typedef int (*cu_cas_pack_cb)(const char *pack, void *payload);
+int cu_cas_list_packs(const cu_cas *c, cu_cas_pack_cb cb, void *payload);
+
+/* Reads a pack's headers and reports every member (digest from its name,
+ * data offset, size).  CU_EINVALID for a member that is not a regular file
+ * named sha256/<2>/<62>, or a truncated pack. */
+int cu_cas_scan_pack(const cu_cas *c, const char *pack, cu_cas_member_cb cb,
+	void *payload);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * cli.h — what the `custos` commands share: options common to all of them,
+ * the archive path, exit codes and error printing.  Commands are thin: they
+ * parse options, call the archive facade and print.
+ */
+#ifndef CUSTOS_CLI_H
+#define CUSTOS_CLI_H
+
+#include "custos/archive.h"
+
+/* Exit codes, documented in custos(1). */
+enum { EXIT_DONE = 0, EXIT_PROBLEMS = 1, EXIT_USAGE = 2 };
+
+#define CLI_DEFAULT_ARCHIVE "/var/lib/custos"
+#define CLI_DEFAULT_WAIT 60
+
+struct cli {
+	const char *archive;   /* -A / --archive, else CUSTOS_ARCHIVE, else the default */
+	int wait;              /* seconds to wait for the writers' lock */
+};
+
+/* The archive folder to act on. */
+const char *cli_archive_path(const struct cli *c);
+
+/* Opens the archive, telling the user on stderr when it waits for another
+ * writer.  Prints the error and returns NULL on failure. */
+cu_archive *cli_open(const struct cli *c, int mode);
+
+/* Prints "custos: <what>: <last error>" (or without what) to stderr and
+ * returns EXIT_USAGE. */
+int cli_fail(const char *what);
+
+/* Prints "custos: <message>" and the command's usage hint; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Handles -A/--archive and --wait inside a command's getopt loop: returns 1
+ * if the option was one of them, 0 if not, -1 (after printing why) if its
+ * value is bad. */
+int cli_common_opt(struct cli *c, int opt, const char *arg);
+
+/* Commands. */
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_ingest(struct cli *c, int argc, char **argv);
+int cmd_search(struct cli *c, int argc, char **argv);
+int cmd_get(struct cli *c, int argc, char **argv);
+int cmd_keys(struct cli *c, int argc, char **argv);
+
+/* getopt_long ids of the shared long options */
+#define OPT_ARCHIVE 'A'
+#define OPT_WAIT 1000
+#define COMMON_LONG_OPTS \
+	{ "archive", required_argument, NULL, OPT_ARCHIVE }, \
+	{ "wait", required_argument, NULL, OPT_WAIT }, \
+	{ "help", no_argument, NULL, 'h' }
+
+#endif

@@ -1,0 +1,92 @@
+/* cmd_get.c — custos get [--json] [--content] [-o FILE] [--purpose TEXT] [--unmask] KEY */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "custos/error.h"
+#include "custos/util.h"
+
+static void
+help(void)
+{
+	printf("usage: custos [-A DIR] get [--json] [--content] [-o FILE] [--purpose TEXT]\n"
+		"         [--unmask] KEY\n\n"
+		"Prints a record (ID numbers masked unless --unmask), or with --content the\n"
+		"exact bytes received.  KEY is a ref (- may stand for ·), an id or a unique\n"
+		"prefix of at least 12 hex digits, or sha256:<content digest>.  Every\n"
+		"retrieval is recorded in the history first: who, when, which record, the\n"
+		"purpose, and whether personal data was shown in clear (--unmask, --content).\n"
+		"  -o FILE   write to FILE (mode 0600, never overwrites) instead of stdout\n");
+}
+
+int
+cmd_get(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "content", no_argument, NULL, 'C' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "purpose", required_argument, NULL, 'P' },
+		{ "unmask", no_argument, NULL, 'U' },
+		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
+	cu_get_opts g = { 0, 0, NULL };
+	const char *outfile = NULL;
+	int json = 0, opt, r, status = EXIT_DONE;
+	cu_archive *a;
+	json_t *doc = NULL;
+	char *content = NULL, *text = NULL;
+	size_t clen = 0;
+
+	while ((opt = getopt_long(argc, argv, "A:ho:", opts, NULL)) != -1) {
+		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'C': g.content = 1; break;
+		case 'o': outfile = optarg; break;
+		case 'P': g.purpose = optarg; break;
+		case 'U': g.unmask = 1; break;
+		case 'h': help(); return EXIT_DONE;
+		default: return cli_usage("get", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("get", "exactly one KEY is needed");
+	if ((a = cli_open(c, CU_ARCHIVE_WRITE)) == NULL)
+		return EXIT_USAGE;
+	if (cu_archive_get(a, argv[optind], &g, &doc, &content, &clen) < 0) {
+		cu_archive_free(a);
+		return cli_fail("get");
+	}
+	cu_archive_free(a);
+	if (!g.content) {
+		text = json_dumps(doc, json ? JSON_COMPACT | JSON_SORT_KEYS
+					    : JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (text == NULL) {
+			status = cli_fail("get");
+			goto done;
+		}
+		content = cu_asprintf("%s\n", text);
+		clen = content ? strlen(content) : 0;
+	}
+	if (outfile) {
+		if (cu_write_file_durable(outfile, content, clen, 0600, 1) < 0)
+			status = cli_fail("get");
+	} else if (fwrite(content, 1, clen, stdout) != clen || fflush(stdout) != 0) {
+		fprintf(stderr, "custos: get: writing to standard output failed\n");
+		status = EXIT_USAGE;
+	}
+done:
+	free(text);
+	free(content);
+	json_decref(doc);
+	return status;
+}

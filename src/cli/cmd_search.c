@@ -1,0 +1,152 @@
+/* cmd_search.c — custos search [filters] */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "custos/error.h"
+
+static void
+help(void)
+{
+	printf("usage: custos [-A DIR] search [--json] [--person ID] [--org USCC] [--service S]\n"
+		"         [--insurance I] [--channel C] [--operator OP] [--agency A]\n"
+		"         [--from DATE] [--to DATE] [--text WORDS] [--limit N] [--offset N]\n"
+		"         [--unmask [--purpose TEXT]]\n\n"
+		"Filters combine with AND; results newest first, one line per record:\n"
+		"  <ref> TAB <time> TAB <service> TAB <insurance> TAB <subject> <name> TAB <summary>\n"
+		"Resident ID numbers are masked (110105********002X); --unmask shows them and\n"
+		"is recorded as an access event.  DATE is YYYY-MM-DD (in the archive's time\n"
+		"zone, --to inclusive) or an RFC 3339 time.  --limit defaults to 100 (0 = all).\n");
+}
+
+struct out {
+	int json;
+};
+
+/* Prints s with tabs and line breaks turned into spaces. */
+static void
+put_field(const char *s)
+{
+	for (; s && *s; s++)
+		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+static int
+print_hit(const json_t *hit, void *payload)
+{
+	struct out *o = payload;
+	const json_t *subj = json_object_get(hit, "subject");
+
+	if (o->json) {
+		char *s = json_dumps(hit, JSON_COMPACT);
+		if (s == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		puts(s);
+		free(s);
+		return 0;
+	}
+	put_field(json_string_value(json_object_get(hit, "ref")));
+	putchar('\t');
+	put_field(json_string_value(json_object_get(hit, "time")));
+	putchar('\t');
+	put_field(json_string_value(json_object_get(hit, "service")));
+	putchar('\t');
+	put_field(json_string_value(json_object_get(hit, "insurance")));
+	putchar('\t');
+	put_field(json_string_value(json_object_get(subj, "id")));
+	putchar(' ');
+	put_field(json_string_value(json_object_get(subj, "name")));
+	putchar('\t');
+	put_field(json_string_value(json_object_get(hit, "summary")));
+	putchar('\n');
+	return 0;
+}
+
+static int
+parse_count(size_t *out, const char *arg, const char *name)
+{
+	char *end;
+	unsigned long long v = strtoull(arg, &end, 10);
+
+	if (*arg == '\0' || *arg == '-' || *end != '\0' || v > 100000000ULL) {
+		fprintf(stderr, "custos search: %s: must be a whole number up to 100000000\n", name);
+		return -1;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+int
+cmd_search(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "person", required_argument, NULL, 'p' },
+		{ "org", required_argument, NULL, 'g' },
+		{ "service", required_argument, NULL, 's' },
+		{ "insurance", required_argument, NULL, 'i' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "agency", required_argument, NULL, 'a' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "text", required_argument, NULL, 't' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "offset", required_argument, NULL, 'O' },
+		{ "unmask", no_argument, NULL, 'U' },
+		{ "purpose", required_argument, NULL, 'P' },
+		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
+	cu_search_query q;
+	struct out o = { 0 };
+	cu_archive *a;
+	size_t n = 0;
+	int opt, r;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = 100;
+	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
+		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		switch (opt) {
+		case 'j': o.json = 1; break;
+		case 'p': q.person = optarg; break;
+		case 'g': q.org = optarg; break;
+		case 's': q.service = optarg; break;
+		case 'i': q.insurance = optarg; break;
+		case 'c': q.channel = optarg; break;
+		case 'o': q.operator_ = optarg; break;
+		case 'a': q.agency = optarg; break;
+		case 'F': q.from = optarg; break;
+		case 'T': q.to = optarg; break;
+		case 't': q.text = optarg; break;
+		case 'l': if (parse_count(&q.limit, optarg, "--limit") < 0) return EXIT_USAGE; break;
+		case 'O': if (parse_count(&q.offset, optarg, "--offset") < 0) return EXIT_USAGE; break;
+		case 'U': q.unmask = 1; break;
+		case 'P': q.purpose = optarg; break;
+		case 'h': help(); return EXIT_DONE;
+		default: return cli_usage("search", "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage("search", "unexpected argument %s (filters are options)", argv[optind]);
+	if (q.purpose && !q.unmask)
+		return cli_usage("search", "--purpose goes with --unmask");
+	if ((a = cli_open(c, q.unmask ? CU_ARCHIVE_WRITE : CU_ARCHIVE_READ)) == NULL)
+		return EXIT_USAGE;
+	if (cu_archive_search(a, &q, print_hit, &o, &n) < 0) {
+		cu_archive_free(a);
+		return cli_fail("search");
+	}
+	cu_archive_free(a);
+	if (!o.json && isatty(1))
+		fprintf(stderr, "custos: %zu record%s\n", n, n == 1 ? "" : "s");
+	return EXIT_DONE;
+}
