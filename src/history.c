@@ -11,6 +11,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <git2.h>
 #include <git2/sys/mempack.h>
@@ -170,6 +172,53 @@ check_empty(const char *path)
 	return error;
 }
 
+static int
+fsync_file(const char *path)
+{
+	int fd, error = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return cu_error_sys("%s", path);
+	if (fsync(fd) < 0)
+		error = cu_error_sys("fsync %s", path);
+	close(fd);
+	return error;
+}
+
+/* libgit2 fsyncs objects and refs, but not the files and folders that
+ * git_repository_init creates; without this a crash soon after init
+ * could leave a repository with an empty HEAD or config. */
+static int
+sync_new_repo(const char *path)
+{
+	static const char *const files[] = { "HEAD", "config" };
+	static const char *const dirs[] = { "objects/pack", "objects", "refs/heads",
+		"refs", "." };
+	char buf[PATH_MAX_LEN + 32], *slash;
+	int error;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", path, files[i]) >= sizeof(buf))
+			return cu_error_set(CU_EINVALID, "%s: path too long", path);
+		if ((error = fsync_file(buf)) < 0)
+			return error;
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+		if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", path, dirs[i]) >= sizeof(buf))
+			return cu_error_set(CU_EINVALID, "%s: path too long", path);
+		if ((error = cu_fsync_dir(buf)) < 0)
+			return error;
+	}
+	/* and the folder that holds the new repository's name */
+	snprintf(buf, sizeof(buf), "%s", path);
+	while ((slash = strrchr(buf, '/')) != NULL && slash[1] == '\0' && slash > buf)
+		*slash = '\0';
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return cu_fsync_dir(".");
+	slash[slash == buf ? 1 : 0] = '\0';
+	return cu_fsync_dir(buf);
+}
+
 /* A bare repository whose HEAD names refs/heads/main, so that stock git
  * (log, fsck, clone) sees the ledger without options. */
 int
@@ -193,7 +242,7 @@ cu_history_init(const char *path)
 	if ((error = git_repository_init_ext(&repo, path, &opts)) < 0)
 		return git_fail(error, "%s: cannot create repository", path);
 	git_repository_free(repo);
-	return cu_fsync_dir(path);
+	return sync_new_repo(path);
 }
 
 /* Opens the repository and puts a fresh mempack in front of its odb; the
@@ -872,8 +921,15 @@ walk_since(git_revwalk **walk, cu_history *h, const char *from)
 		return 0;
 	}
 	if (from != NULL) {
+		git_commit *c = NULL;
+
 		if (git_oid_equal(&head, &base))
 			return 0;
+		/* git_graph_descendant_of reports a missing commit as a generic
+		 * error; look it up first for a proper CU_ENOTFOUND */
+		if ((error = git_commit_lookup(&c, h->repo, &base)) < 0)
+			return git_fail(error, "commit %s", from);
+		git_commit_free(c);
 		if ((error = git_graph_descendant_of(h->repo, &head, &base)) < 0)
 			return git_fail(error, "commit %s", from);
 		if (error == 0)

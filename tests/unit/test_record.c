@@ -83,6 +83,50 @@ test_idno_invalid(void **state)
 	expect_msg(cu_idno_check("11010519491231002\n"), "check character must be a digit or X");
 }
 
+/* ISO 7064 MOD 11-2 in its recursive form (p = (p + digit) * 2 mod 11),
+ * written independently of the weight table in record.c. */
+static char
+mod11_2(const char *digits17)
+{
+	int p = 0;
+
+	for (int i = 0; i < 17; i++)
+		p = (p + (digits17[i] - '0')) * 2 % 11;
+	p = (12 - p) % 11;
+	return p == 10 ? 'X' : (char)('0' + p);
+}
+
+/* Across 1000 sequence numbers every check value 0-10 occurs; for each
+ * number exactly one of the 11 possible check characters is accepted. */
+static void
+test_idno_every_check_value(void **state)
+{
+	const char *cands = "0123456789X";
+	int seen[11] = { 0 };
+
+	(void)state;
+	for (int seq = 0; seq < 1000; seq++) {
+		char id[19];
+		char want;
+
+		memcpy(id, "44052419800229000Z", 19);
+		id[14] = (char)('0' + seq / 100);
+		id[15] = (char)('0' + seq / 10 % 10);
+		id[16] = (char)('0' + seq % 10);
+		want = mod11_2(id);
+		seen[want == 'X' ? 10 : want - '0']++;
+		for (int k = 0; k < 11; k++) {
+			id[17] = cands[k];
+			if (cands[k] == want)
+				expect_ok(cu_idno_check(id));
+			else
+				assert_int_equal(cu_idno_check(id), CU_EINVALID);
+		}
+	}
+	for (int k = 0; k < 11; k++)
+		assert_true(seen[k] > 0);
+}
+
 /* No message may repeat the number it is about. */
 static void
 test_idno_message_hides_number(void **state)
@@ -147,6 +191,43 @@ test_uscc(void **state)
 	}
 	expect_prefix(cu_uscc_check("91350100m000100Y43"), "character 9 ('m')");
 	expect_prefix(cu_uscc_check("91350100M000100Y4\x01"), "character 18 is not in");
+}
+
+/* The USCC check character is the c (0-30) for which sum + c is a multiple
+ * of 31; found by search here rather than by the formula in record.c.
+ * Across varied bodies every check value occurs, including 0. */
+static void
+test_uscc_every_check_value(void **state)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+	static const int weight[17] = { 1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13,
+		8, 24, 10, 30, 28 };
+	int seen[31] = { 0 };
+
+	(void)state;
+	for (int a = 0; a < 31; a++) {
+		for (int b = 0; b < 31; b += 5) {
+			char code[19];
+			int sum = 0, want = -1;
+
+			snprintf(code, sizeof(code), "91350100M000100%c%c?", alphabet[a], alphabet[b]);
+			for (int i = 0; i < 17; i++)
+				sum += (int)(strchr(alphabet, code[i]) - alphabet) * weight[i];
+			for (int c = 0; c < 31; c++)
+				if ((sum + c) % 31 == 0)
+					want = c;
+			seen[want]++;
+			for (int c = 0; c < 31; c++) {
+				code[17] = alphabet[c];
+				if (c == want)
+					expect_ok(cu_uscc_check(code));
+				else
+					assert_int_equal(cu_uscc_check(code), CU_EINVALID);
+			}
+		}
+	}
+	for (int c = 0; c < 31; c++)
+		assert_true(seen[c] > 0);
 }
 
 /* ---- money --------------------------------------------------------------- */
@@ -520,6 +601,9 @@ test_split_errors(void **state)
 	SPLIT_ERR("{\"a\":\"abc", "line 1: unterminated string");
 	SPLIT_ERR("{\"a\":\"abc\\", "line 1: unterminated string");
 	SPLIT_ERR("\n\"abc", "line 2: unterminated string");
+	/* a raw line break ends the search even when a later quote would
+	 * balance the file */
+	SPLIT_ERR("{\"a\":\"x}\n\"}\n", "line 1: unterminated string");
 	SPLIT_ERR("[1,2,]", "line 1: ',' before ']'");
 	SPLIT_ERR("[,1]", "line 1: missing value before ','");
 	SPLIT_ERR("[1,,2]", "line 1: missing value before ','");
@@ -1050,9 +1134,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idno_valid),
 		cmocka_unit_test(test_idno_invalid),
+		cmocka_unit_test(test_idno_every_check_value),
 		cmocka_unit_test(test_idno_message_hides_number),
 		cmocka_unit_test(test_idno_normalize_and_mask),
 		cmocka_unit_test(test_uscc),
+		cmocka_unit_test(test_uscc_every_check_value),
 		cmocka_unit_test(test_money_parse_valid),
 		cmocka_unit_test(test_money_parse_invalid),
 		cmocka_unit_test(test_money_format),

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make demo: the main job end to end, on a fresh archive in a temporary folder.
+#   bash tests/e2e/demo.sh ./custos
+set -euo pipefail
+CUSTOS=$(realpath "${1:-./custos}")
+GEN=$(realpath "${GEN:-build/gen_receipts}")
+T=$(mktemp -d /tmp/custos-demo.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export CUSTOS_ARCHIVE=$T/archive
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+say "1. A sysadmin creates an archive for fonds SI01"
+run "$CUSTOS" init --fonds SI01 --name demo.custos/SI01
+ls -l "$CUSTOS_ARCHIVE" "$CUSTOS_ARCHIVE/keys"
+
+say "2. The counter systems drop off receipts: one file, an array, JSON lines"
+mkdir -p "$T/in"
+cat > "$T/in/window-0001.json" <<'J'
+{"type":"receipt","receipt_no":"R-2026-000001","issued_at":"2026-11-20T09:31:00+08:00",
+ "agency":"110105","channel":"window","service":"registration","insurance":"pension",
+ "subject":{"kind":"person","id_no":"11010519491231002X","name":"张三"},
+ "operator":"op-017","summary":"城镇职工养老保险参保登记"}
+J
+cat > "$T/in/web-batch.json" <<'J'
+[{"type":"receipt","receipt_no":"W-2026-000101","issued_at":"2026-11-21T14:02:11+08:00",
+  "agency":"110105","channel":"web","service":"contribution","insurance":"medical",
+  "subject":{"kind":"person","id_no":"440524188001010014","name":"李四"},
+  "operator":"op-020","summary":"医疗保险缴费","amount":"1234.50"},
+ {"type":"receipt","receipt_no":"W-2026-000102","issued_at":"2026-11-22T10:00:00+08:00",
+  "agency":"350102","channel":"web","service":"registration","insurance":"work_injury",
+  "subject":{"kind":"org","uscc":"91350100M000100Y43","name":"福建某实业有限公司"},
+  "operator":"op-020","summary":"单位参保登记"}]
+J
+"$GEN" 2000 42 S > "$T/in/self-service.jsonl"
+run "$CUSTOS" ingest "$T/in/window-0001.json" "$T/in/web-batch.json"
+printf '$ %s\n' "$CUSTOS ingest $T/in/self-service.jsonl | tail -3"
+"$CUSTOS" ingest "$T/in/self-service.jsonl" | tail -3
+
+say "3. The same receipt again is recognised; bad input is refused, one line each"
+run "$CUSTOS" ingest "$T/in/window-0001.json"
+sed 's/11010519491231002X/110105194912310021/' "$T/in/window-0001.json" | sed 's/R-2026-000001/R-2026-000002/' > "$T/in/bad-check-digit.json"
+sed 's/R-2026-000001/R-2026-000003/; s/"summary"/"amount":"12.345","summary"/' "$T/in/window-0001.json" > "$T/in/bad-amount.json"
+sed 's/城镇职工养老保险参保登记/altered/' "$T/in/window-0001.json" > "$T/in/conflict.json"
+run "$CUSTOS" ingest "$T/in/bad-check-digit.json" "$T/in/bad-amount.json" "$T/in/conflict.json" || echo "(exit status $?: some input rejected)"
+
+say "4. An archivist searches: by person (ID numbers are masked), by words, by time"
+run "$CUSTOS" search --person 11010519491231002X
+run "$CUSTOS" search --text 参保登记 --limit 3
+run "$CUSTOS" search --service contribution --from 2026-11-01 --to 2026-11-30 --limit 3
+
+say "5. Retrieval is recorded: who, when, which record, why"
+ref=$("$CUSTOS" search --person 11010519491231002X | head -1 | cut -f1)
+run "$CUSTOS" get --purpose "本人查询养老保险参保记录" "${ref//·/-}"
+run "$CUSTOS" get --content --purpose "原件核对" "$ref"; echo
+git --git-dir="$CUSTOS_ARCHIVE/history.git" log -3 --format='  %h %s'
+
+say "6. Anyone can check the archive with stock tools"
+"$CUSTOS" keys --allowed-signers > "$T/allowed_signers"
+run cat "$T/allowed_signers"
+n=0; for c in $(git --git-dir="$CUSTOS_ARCHIVE/history.git" rev-list main); do
+	git --git-dir="$CUSTOS_ARCHIVE/history.git" -c gpg.ssh.allowedSignersFile="$T/allowed_signers" verify-commit "$c" 2>/dev/null
+	n=$((n + 1)); done
+echo "git verify-commit: all $n commits carry a good signature by the archive key"
+mkdir "$T/objects" && for p in "$CUSTOS_ARCHIVE"/objects/packs/*.tar; do tar -xf "$p" -C "$T/objects"; done
+bad=$(cd "$T/objects" && find sha256 -type f | while read -r f; do h=$(echo "$f" | sed 's|sha256/||; s|/||'); echo "$h  $f"; done | sha256sum -c --quiet 2>&1 | wc -l)
+echo "sha256sum: $(find "$T/objects" -type f | wc -l) content objects extracted from the packs, $bad mismatches"
+if mdb_dump -a "$CUSTOS_ARCHIVE/index" 2>/dev/null | grep -q 11010519491231002X; then echo "ID number found in the index!"; exit 1; fi
+echo "mdb_dump: no resident ID number in clear in the index"
+say "Done: the archive was in $CUSTOS_ARCHIVE (removed now)"
