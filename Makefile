@@ -110,7 +110,7 @@ bench: deps
 
 # libFuzzer build (clang); the corpus replay above runs in make check
 fuzz: build/libcustos.a
-	clang -std=gnu11 -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz_receipt tests/fuzz/fuzz_receipt.c $(LIB_SRC) $(LDLIBS)
 	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt"
 

@@ -74,7 +74,11 @@ main(int argc, char **argv)
 	for (long i = 1; i <= n; i++) {
 		char id[19], amount[32] = "";
 		int svc = (int)rnd(6), org = rnd(10) == 0;
-		unsigned day = 1 + rnd(28), month = 1 + rnd(11);
+		/* receipts arrive roughly in the order they are issued: spread the
+		 * N receipts over 2026 in order, with some jitter */
+		long t = (long)((long long)(i - 1) * (330LL * 86400) / n) + (long)rnd(3600);
+		unsigned month = 1 + (unsigned)(t / (28 * 86400)) % 12, day = 1 + (unsigned)(t / 86400) % 28;
+		unsigned hour = 8 + (unsigned)(t / 3600) % 9, minute = (unsigned)(t / 60) % 60, sec = (unsigned)t % 60;
 
 		if (svc == 1 || svc == 2)
 			snprintf(amount, sizeof(amount), ",\"amount\":\"%u.%02u\"", rnd(20000), rnd(100));
@@ -86,7 +90,7 @@ main(int argc, char **argv)
 			"\"2026-%02u-%02uT%02u:%02u:%02u+08:00\",\"agency\":\"%s\",\"channel\":\"%s\","
 			"\"service\":\"%s\",\"insurance\":\"%s\",\"subject\":{\"kind\":\"%s\",\"%s\":\"%s\","
 			"\"name\":\"%s%s\"},\"operator\":\"op-%03u\",\"summary\":\"%s，办结编号%ld\"%s}\n",
-			prefix, i, month, day, 8 + rnd(9), rnd(60), rnd(60), rnd(2) ? "110105" : "440524",
+			prefix, i, month, day, hour, minute, sec, rnd(2) ? "110105" : "440524",
 			channels[rnd(5)], services[svc], insurances[rnd(5)], org ? "org" : "person",
 			org ? "uscc" : "id_no", id, surnames[rnd(10)], org ? "氏实业有限公司" : given[rnd(15)],
 			rnd(40), topics[rnd(10)], i, amount);

@@ -128,6 +128,22 @@ jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* The history path of a record, from its ref:
+ *     records/<fonds-category·year-retention-class>/<item / 1000>/<item>.json
+ * Records are shelved by class and item number, as an archivist would, so a
+ * batch rewrites only the few folders it adds to and the cost of a commit does
+ * not grow with the archive (an id-based fan-out rewrites every folder). */
+static int
+record_path(char *out, size_t outsz, const char *ref)
+{
+	const char *dash = strrchr(ref, '-');
+
+	if (dash == NULL || dash[1] < '0' || dash[1] > '9')
+		return cu_error_set(CU_EINVALID, "%s: malformed ref", ref);
+	return cu_pathf(out, outsz, "records/%.*s/%03lu/%s.json", (int)(dash - ref), ref,
+		strtoul(dash + 1, NULL, 10) / 1000, dash + 1);
+}
+
 /* ---- keys and person index ------------------------------------------------ */
 
 /* HMAC of a (valid) resident ID number in its normalised form. */
@@ -933,7 +949,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len)
 	json_t *raw = NULL, *rec = NULL, *doc = NULL;
 	unsigned char digest[32], have_id[32], have_digest[32], rdig[32];
 	char rdig_hex[65], cdig_hex[65], id_hex[65], ref[128], class_key[96], *key = NULL;
-	char *text = NULL, path[96], *reason = NULL;
+	char *text = NULL, path[160], *reason = NULL;
 	size_t tlen;
 	const json_t *subj;
 	cu_class cls;
@@ -1008,7 +1024,8 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len)
 	if ((error = seal_document(&text, &tlen, id_hex, doc)) < 0 ||
 	    (error = index_record(a, in->txn, doc)) < 0)
 		goto done;
-	cu_history_path(path, sizeof(path), "records", id_hex);
+	if ((error = record_path(path, sizeof(path), ref)) < 0)
+		goto done;
 	if (in->nfiles == in->cap_files) {
 		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
 		cu_history_file *f = realloc(in->files, cap * sizeof(*f));
@@ -1254,20 +1271,38 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 	return error;
 }
 
-/* Loads a record document from the history head. */
+/* Loads a record document from the history head: the index gives its ref,
+ * the ref its path, and the document must carry the id asked for. */
 static int
 load_record(json_t **doc, cu_archive *a, const char *id_hex)
 {
-	char path[96], *text = NULL;
+	char path[256], *text = NULL, *ref = NULL;
+	unsigned char id[32];
+	cu_index_txn *t;
 	size_t len;
 	json_error_t jerr;
 	int error;
 
-	cu_history_path(path, sizeof(path), "records", id_hex);
-	if ((error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
+	*doc = NULL;
+	if ((error = cu_unhex(id, 32, id_hex)) < 0 || (error = cu_index_begin(&t, a->ix, 0)) < 0)
 		return error;
+	ref = ref_of(t, id);
+	cu_index_abort(t);
+	if (ref == NULL)
+		return cu_error_set(CU_ENOTFOUND, "record %s is not in the index", id_hex);
+	if ((error = record_path(path, sizeof(path), ref)) < 0 ||
+	    (error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
+		goto done;
 	if ((*doc = json_loadb(text, len, 0, &jerr)) == NULL)
 		error = cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
+	else if (jstr(*doc, "id") == NULL || strcmp(jstr(*doc, "id"), id_hex) != 0) {
+		error = cu_error_set(CU_EINVALID, "history %s: holds another record than %s",
+			path, id_hex);
+		json_decref(*doc);
+		*doc = NULL;
+	}
+done:
+	free(ref);
 	free(text);
 	return error;
 }
@@ -1293,7 +1328,7 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 	int unmasked, const char *output, const char *what)
 {
 	json_t *ev;
-	char *text = NULL, id_hex[65], path[96], now[32], head[CU_OID_HEX], subject[256];
+	char *text = NULL, id_hex[65], path[160], now[32], head[CU_OID_HEX], subject[256];
 	size_t len;
 	cu_index_txn *t = NULL;
 	cu_history_file f;
@@ -1310,7 +1345,9 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 		return cu_error_set(CU_ERROR, "out of memory building the access event");
 	if ((error = seal_document(&text, &len, id_hex, ev)) < 0)
 		goto done;
-	cu_history_path(path, sizeof(path), "events", id_hex);
+	if ((error = cu_pathf(path, sizeof(path), "events/%.4s/%.5s/%s.json", now, now + 5,
+			id_hex)) < 0)
+		goto done;
 	f = (cu_history_file){ path, text, len };
 	snprintf(subject, sizeof(subject), "access: %s %s%s", action, what,
 		unmasked ? " (unmasked)" : "");

@@ -196,7 +196,7 @@ cu_idno_check(const char *s)
 	read_digits(&m, s + 10, 2);
 	read_digits(&d, s + 12, 2);
 	if (!is_real_date(y, m, d))
-		return cu_error_set(CU_EINVALID, "birth date %.8s is not a real date", s + 6);
+		return cu_error_set(CU_EINVALID, "birth date is not a real date");
 	if (y < 1850)
 		return cu_error_set(CU_EINVALID, "birth date is before 1850");
 	if (days_from_civil(y, m, d) > today_days_cst())
@@ -338,7 +338,7 @@ cu_money_parse(int64_t *fen, const char *s)
 	if (int_len > 1 && *int_start == '0')
 		return cu_error_set(CU_EINVALID, "leading zeros are not allowed");
 	if (int_len > MONEY_INT_DIGITS_MAX)
-		return cu_error_set(CU_EINVALID, "amount too large");
+		return cu_error_set(CU_EINVALID, "too large");
 	for (size_t i = 0; i < int_len; i++)
 		v = v * 10 + (int_start[i] - '0');
 	v *= 100;
@@ -347,7 +347,7 @@ cu_money_parse(int64_t *fen, const char *s)
 	if (frac_len == 2)
 		v += frac_start[1] - '0';
 	if (v > CU_MONEY_MAX_FEN)
-		return cu_error_set(CU_EINVALID, "amount too large");
+		return cu_error_set(CU_EINVALID, "too large");
 	if (neg && v == 0)
 		return cu_error_set(CU_EINVALID, "negative zero is not allowed");
 	*fen = neg ? -v : v;
@@ -484,15 +484,19 @@ cu_date_parse(int64_t *epoch, const char *s, int offset_min, int end_of_day)
 
 /* ---- input files ------------------------------------------------------- */
 
-/* Deepest bracket nesting the splitter follows; jansson refuses anything
- * deeper anyway, and a fixed limit keeps the bracket stack on the C stack. */
-#define SPLIT_MAX_DEPTH 2048
+/* Deepest bracket nesting of an item (docs/formats.md: 64 levels; a
+ * receipt needs 3).  A fixed limit also keeps the bracket stack small and
+ * on the C stack whatever the input. */
+#define SPLIT_MAX_DEPTH 64
 
 struct scanner {
 	const unsigned char *p;
 	size_t len;
 	size_t pos;
-	size_t line;     /* line of p[pos] */
+	size_t line;       /* line of p[pos] */
+	size_t deep_line;  /* line where a top-level array went one level too
+	                    * deep (0: none); an error unless that array turns
+	                    * out to be the file's wrapper */
 	cu_span *spans;
 	size_t n, cap;
 };
@@ -546,12 +550,15 @@ skip_string(struct scanner *sc)
 }
 
 /* Skips the object or array starting at p[pos], matching brackets by kind
- * and stepping over strings. */
+ * and stepping over strings.  Nesting deeper than SPLIT_MAX_DEPTH is an error;
+ * with wrapper set (a top-level array that may hold the items) one more
+ * level is followed and only noted in sc->deep_line. */
 static int
-skip_nested(struct scanner *sc)
+skip_nested(struct scanner *sc, int wrapper)
 {
-	char stack[SPLIT_MAX_DEPTH];
+	char stack[SPLIT_MAX_DEPTH + 1];
 	size_t depth = 0, start_line = sc->line;
+	size_t max_depth = SPLIT_MAX_DEPTH + (wrapper ? 1 : 0);
 	int error;
 
 	while (sc->pos < sc->len) {
@@ -564,9 +571,11 @@ skip_nested(struct scanner *sc)
 			continue;
 		case '{':
 		case '[':
-			if (depth == SPLIT_MAX_DEPTH)
+			if (depth == max_depth)
 				return cu_error_set(CU_EINVALID, "line %zu: nested more than %d levels deep",
 					sc->line, SPLIT_MAX_DEPTH);
+			if (depth == SPLIT_MAX_DEPTH && sc->deep_line == 0)
+				sc->deep_line = sc->line;
 			stack[depth++] = (char)c;
 			break;
 		case '}':
@@ -599,16 +608,17 @@ ends_token(int c)
 
 /* Skips one value starting at p[pos] (pos < len): a string, an object or
  * array, or a bare token of at least one byte.  Whether the token is
- * valid JSON is left to cu_item_parse. */
+ * valid JSON is left to cu_item_parse.  `top` marks a top-level value,
+ * which may be the array that wraps the items (see skip_nested). */
 static int
-skip_value(struct scanner *sc)
+skip_value(struct scanner *sc, int top)
 {
 	unsigned char c = sc->p[sc->pos];
 
 	if (c == '"')
 		return skip_string(sc);
 	if (c == '{' || c == '[')
-		return skip_nested(sc);
+		return skip_nested(sc, top && c == '[');
 	if (c == '}' || c == ']')
 		return cu_error_set(CU_EINVALID, "line %zu: unbalanced '%c'", sc->line, c);
 	sc->pos++;
@@ -651,7 +661,7 @@ split_top(struct scanner *sc)
 			return 0;
 		off = sc->pos;
 		line = sc->line;
-		if ((error = skip_value(sc)) < 0 || (error = add_span(sc, off, line)) < 0)
+		if ((error = skip_value(sc, 1)) < 0 || (error = add_span(sc, off, line)) < 0)
 			return error;
 	}
 }
@@ -683,7 +693,7 @@ split_array(struct scanner *sc, size_t off, size_t line)
 			return cu_error_set(CU_EINVALID, "line %zu: missing value before ','", sc->line);
 		start = sc->pos;
 		start_line = sc->line;
-		if ((error = skip_value(sc)) < 0 || (error = add_span(sc, start, start_line)) < 0)
+		if ((error = skip_value(sc, 0)) < 0 || (error = add_span(sc, start, start_line)) < 0)
 			return error;
 		skip_ws(sc);
 		if (sc->pos >= sc->len)
@@ -699,13 +709,13 @@ split_array(struct scanner *sc, size_t off, size_t line)
 }
 
 /* See record.h.  Two passes: the top-level values first, then, when the
- * only one is an array, its elements.  An item larger than
- * CU_INPUT_MAX_ITEM and an input larger than CU_INPUT_MAX_FILE give
- * CU_ELIMIT. */
+ * only one is an array, its elements.  An item nested more than 64 levels
+ * deep is CU_EINVALID; an item larger than CU_INPUT_MAX_ITEM and an input
+ * larger than CU_INPUT_MAX_FILE give CU_ELIMIT. */
 int
 cu_input_split(cu_span **out, size_t *n, const char *buf, size_t len)
 {
-	struct scanner sc = { (const unsigned char *)buf, len, 0, 1, NULL, 0, 0 };
+	struct scanner sc = { (const unsigned char *)buf, len, 0, 1, 0, NULL, 0, 0 };
 	int error = 0;
 
 	*out = NULL;
@@ -723,9 +733,14 @@ cu_input_split(cu_span **out, size_t *n, const char *buf, size_t len)
 		error = cu_error_set(CU_EINVALID, "empty file");
 		goto done;
 	}
-	if (sc.n == 1 && sc.p[sc.spans[0].off] == '[' &&
-	    (error = split_array(&sc, sc.spans[0].off, sc.spans[0].line)) < 0)
+	if (sc.n == 1 && sc.p[sc.spans[0].off] == '[') {
+		if ((error = split_array(&sc, sc.spans[0].off, sc.spans[0].line)) < 0)
+			goto done;
+	} else if (sc.deep_line != 0) {
+		error = cu_error_set(CU_EINVALID, "line %zu: nested more than %d levels deep",
+			sc.deep_line, SPLIT_MAX_DEPTH);
 		goto done;
+	}
 	for (size_t i = 0; i < sc.n; i++) {
 		if (sc.spans[i].len > CU_INPUT_MAX_ITEM) {
 			error = cu_error_set(CU_ELIMIT, "line %zu: item is %zu bytes, more than the limit of %u",

@@ -227,6 +227,7 @@ done:
 	return error;
 }
 
+/* Frees the key; NULL is allowed.  The struct is wiped before free. */
 void
 cu_signer_free(cu_signer *s)
 {
@@ -237,6 +238,7 @@ cu_signer_free(cu_signer *s)
 	free(s);
 }
 
+/* The raw public key, valid while s lives. */
 const unsigned char *
 cu_signer_pub(const cu_signer *s)
 {
@@ -263,6 +265,8 @@ cu_sig_sign(unsigned char sig[CU_ED25519_SIG], const cu_signer *s,
 	return error;
 }
 
+/* 0 for a good signature, CU_EINVALID for a bad one or a bad key,
+ * CU_ERROR if OpenSSL itself fails. */
 int
 cu_sig_verify(const unsigned char pub[CU_ED25519_PUB],
 	const unsigned char sig[CU_ED25519_SIG], const void *msg, size_t len)
@@ -304,6 +308,7 @@ struct wbuf {
 	int oom;
 };
 
+/* Appends n bytes, doubling the buffer as needed. */
 static void
 wbuf_put(struct wbuf *b, const void *data, size_t n)
 {
@@ -354,6 +359,7 @@ wbuf_put_string(struct wbuf *b, const void *data, size_t n)
 	wbuf_put(b, data, n);
 }
 
+/* Wipes (the buffers hold signed data and hashes) and frees. */
 static void
 wbuf_free(struct wbuf *b)
 {
@@ -380,6 +386,7 @@ rbuf_get_u32(struct rbuf *r, uint32_t *v)
 	return 0;
 }
 
+/* Reads an SSH string; -1 if its length runs past the end. */
 static int
 rbuf_get_string(struct rbuf *r, const unsigned char **data, size_t *n)
 {
@@ -393,6 +400,7 @@ rbuf_get_string(struct rbuf *r, const unsigned char **data, size_t *n)
 	return 0;
 }
 
+/* 1 if the counted bytes equal the C string exactly. */
 static int
 bytes_eq(const unsigned char *a, size_t alen, const char *s)
 {
@@ -488,6 +496,8 @@ unbase64(unsigned char *out, size_t *outlen, const char *in, size_t n)
 	return 0;
 }
 
+/* "ssh-ed25519 " + base64 of the key blob, as in an authorized_keys or
+ * .pub file; NULL (error set) when out of memory. */
 char *
 cu_sig_ssh_pubkey(const unsigned char pub[CU_ED25519_PUB])
 {
@@ -571,6 +581,8 @@ put_signed_data(struct wbuf *b, const void *ns, size_t nslen,
 	wbuf_put_string(b, hash, hashlen);
 }
 
+/* Builds the signed data, signs it, then the blob around the signature,
+ * then the armor (PROTOCOL.sshsig); *armored is NULL on failure. */
 int
 cu_sshsig_sign(char **armored, const cu_signer *s, const char *ns,
 	const void *msg, size_t len)
@@ -783,6 +795,7 @@ done:
 	return error;
 }
 
+/* 32 bytes from the DRBG's private instance, written once (O_EXCL). */
 int
 cu_hmac_keygen(const char *path)
 {
@@ -798,6 +811,8 @@ cu_hmac_keygen(const char *path)
 	return error;
 }
 
+/* The key file must pass the same checks as the signing key and hold
+ * exactly 32 bytes; the read buffer is wiped. */
 int
 cu_hmac_key_load(unsigned char key[CU_HMAC_KEY_LEN], const char *path)
 {

@@ -18,7 +18,7 @@
  * character (digit or X/x) by ISO 7064 MOD 11-2, positions 7-14 a real
  * date YYYYMMDD not before 1850 and not in the future.  0 if valid, else
  * CU_EINVALID with the reason ("must be 18 characters", "check character
- * is X, expected 5", "birth date 19490231 is not a real date").  The
+ * is X, expected 5", "birth date is not a real date").  The
  * message never repeats the number itself. */
 int cu_idno_check(const char *s);
 
@@ -46,7 +46,7 @@ int cu_uscc_check(const char *s);
  * optionally '.' and one or two digits.  Rejected with CU_EINVALID and a
  * reason: empty, spaces, '+', exponents, more than two decimals ("1.005"),
  * a trailing or leading '.', "-0"/"-0.00" (negative zero), and magnitudes
- * above CU_MONEY_MAX_FEN ("amount too large"). */
+ * above CU_MONEY_MAX_FEN ("too large", reported as "amount: too large"). */
 int cu_money_parse(int64_t *fen, const char *s);
 
 /* Formats fen as a yuan decimal string with two decimals ("1234.50",

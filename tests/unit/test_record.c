@@ -70,8 +70,8 @@ test_idno_invalid(void **state)
 	expect_msg(cu_idno_check("440524188001010015"), "check character is 5, expected 4");
 	/* the date is checked before the checksum; this one has the right
 	 * check character for its digits */
-	expect_msg(cu_idno_check("110105194902310026"), "birth date 19490231 is not a real date");
-	expect_msg(cu_idno_check("110105202302290022"), "birth date 20230229 is not a real date");
+	expect_msg(cu_idno_check("110105194902310026"), "birth date is not a real date");
+	expect_msg(cu_idno_check("110105202302290022"), "birth date is not a real date");
 	expect_msg(cu_idno_check("110105184912310020"), "birth date is before 1850");
 	expect_msg(cu_idno_check("110105209912310029"), "birth date is in the future");
 	expect_msg(cu_idno_check("11010519491231002"), "must be 18 characters");
@@ -287,10 +287,10 @@ test_money_parse_invalid(void **state)
 	expect_msg(cu_money_parse(&fen, "0x10"), "not a decimal number");
 	expect_msg(cu_money_parse(&fen, "1.2.3"), "not a decimal number");
 	expect_msg(cu_money_parse(&fen, "\xef\xbc\x91"), "not a decimal number");
-	expect_msg(cu_money_parse(&fen, "999999999999999.99"), "amount too large");
-	expect_msg(cu_money_parse(&fen, "10000000000000"), "amount too large");
-	expect_msg(cu_money_parse(&fen, "-10000000000000.00"), "amount too large");
-	expect_msg(cu_money_parse(&fen, "123456789012345678901234567890"), "amount too large");
+	expect_msg(cu_money_parse(&fen, "999999999999999.99"), "too large");
+	expect_msg(cu_money_parse(&fen, "10000000000000"), "too large");
+	expect_msg(cu_money_parse(&fen, "-10000000000000.00"), "too large");
+	expect_msg(cu_money_parse(&fen, "123456789012345678901234567890"), "too large");
 	assert_int_equal(fen, 0);
 }
 
@@ -656,16 +656,35 @@ test_split_limits(void **state)
 	assert_null(sp);
 	free(buf);
 
+	/* 64 levels is the limit of an item (docs/formats.md) */
 	buf = malloc(2 * 3000);
 	memset(buf, '[', 3000);
 	memset(buf + 3000, ']', 3000);
-	expect_msg(cu_input_split(&sp, &n, buf, 6000), "line 1: nested more than 2048 levels deep");
-	memset(buf, '[', 2048);
-	memset(buf + 2048, ']', 2048);
-	sp = split_ok(buf, 4096, 1);   /* 2048 levels: the outer array's one element */
-	assert_int_equal(sp[0].off, 1);
-	assert_int_equal(sp[0].len, 4094);
+	expect_msg(cu_input_split(&sp, &n, buf, 6000), "line 1: nested more than 64 levels deep");
+	memset(buf, '{', 65);
+	memset(buf + 65, '}', 65);
+	expect_msg(cu_input_split(&sp, &n, buf, 130), "line 1: nested more than 64 levels deep");
+	sp = split_ok(buf + 1, 128, 1);   /* 64 levels of objects */
 	free(sp);
+	/* a wrapping array does not count: 65 brackets hold one 64-level item */
+	memset(buf, '[', 65);
+	memset(buf + 65, ']', 65);
+	sp = split_ok(buf, 130, 1);
+	assert_int_equal(sp[0].off, 1);
+	assert_int_equal(sp[0].len, 128);
+	free(sp);
+	memset(buf, '[', 66);
+	memset(buf + 66, ']', 66);
+	expect_msg(cu_input_split(&sp, &n, buf, 132), "line 1: nested more than 64 levels deep");
+	/* ... but it does when the array is not the only value */
+	memset(buf, '[', 65);
+	memset(buf + 65, ']', 65);
+	memcpy(buf + 130, "\n{}", 3);
+	expect_msg(cu_input_split(&sp, &n, buf, 133), "line 1: nested more than 64 levels deep");
+	memcpy(buf, "{}\n\n", 4);
+	memset(buf + 4, '[', 65);
+	memset(buf + 69, ']', 65);
+	expect_msg(cu_input_split(&sp, &n, buf, 134), "line 3: nested more than 64 levels deep");
 	free(buf);
 }
 
@@ -973,7 +992,7 @@ test_receipt_bad_amount(void **state)
 	expect_receipt_error(person_with("amount", json_string("-0.00")),
 		"amount: negative zero is not allowed");
 	expect_receipt_error(person_with("amount", json_string("10000000000000")),
-		"amount: amount too large");
+		"amount: too large");
 	expect_receipt_error(person_with("amount", json_stringn("1\0", 2)),
 		"amount: must not contain control characters");
 }
