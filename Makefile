@@ -10,7 +10,7 @@ CC      ?= gcc
 PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
-           libseccomp-dev zlib1g-dev git openssh-client tar coreutils time
+           libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

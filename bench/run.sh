@@ -16,6 +16,28 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }'; }
 row() { printf '  %-58s %14s\n' "$1" "$2"; }
+# peak OUT CMD...: runs CMD, sampling its memory every 10 ms; writes
+# "<peak private KiB> <peak file-mapped KiB> <max RSS KiB>" to OUT.  Private
+# (RssAnon) is the process's own memory; file-mapped (RssFile) is mostly the
+# LMDB index and git packs mapped from the page cache, shared and reclaimable.
+peak() {
+	local out=$1; shift
+	$TIME -f '%M' -o "$out.rss" "$@" &
+	local pid=$! a f ma=0 mf=0 child
+	while kill -0 "$pid" 2>/dev/null; do
+		child=$(pgrep -P "$pid" | head -1) || child=
+		if [ -n "$child" ] && [ -r "/proc/$child/status" ]; then
+			a=$(awk '/^RssAnon/ {print $2}' "/proc/$child/status" 2>/dev/null) || a=
+			f=$(awk '/^RssFile/ {print $2}' "/proc/$child/status" 2>/dev/null) || f=
+			[ -n "$a" ] && [ "$a" -gt "$ma" ] && ma=$a
+			[ -n "$f" ] && [ "$f" -gt "$mf" ] && mf=$f
+		fi
+		sleep 0.01
+	done
+	wait "$pid"
+	echo "$ma $mf $(cat "$out.rss")" > "$out"
+}
+mib() { echo $(( $1 / 1024 )); }
 
 echo "custos bench — $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "data: $N generated receipts (~330 bytes each, 10% organisations), folder $T"
@@ -25,29 +47,32 @@ echo
 echo "== ingest: $N receipts in one call (batch_size 10000: one pack, one signed commit, one index transaction per batch)"
 "$CUSTOS" -A "$T/a" init --fonds SI01 >/dev/null
 t0=$(now)
-$TIME -f '%M' -o "$T/rss" "$CUSTOS" -A "$T/a" ingest "$T/receipts.jsonl" > "$T/out" 2>"$T/err"
+peak "$T/mem" "$CUSTOS" -A "$T/a" ingest "$T/receipts.jsonl" > "$T/out" 2>"$T/err"
 t1=$(now)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 got=$(grep -c ' [0-9a-f]\{64\} ' "$T/out")
 [ "$got" = "$N" ] || { echo "ingest archived $got of $N"; cat "$T/err"; exit 1; }
 row "custos ingest" "$(rate "$N" "$secs") receipts/s"
 row "  wall time" "$(printf '%.2f s' "$secs")"
-row "  peak memory (max RSS)" "$(( $(cat "$T/rss") / 1024 )) MiB"
+read -r ma mf mr < "$T/mem"
+row "  peak memory: private / file-mapped / max RSS" "$(mib "$ma") / $(mib "$mf") / $(mib "$mr") MiB"
 row "  archive size: objects / history / index" "$(du -sm "$T/a/objects" | cut -f1) / $(du -sm "$T/a/history.git" | cut -f1) / $(du -sm "$T/a/index" | cut -f1) MiB"
 
 echo
-echo "== memory as the archive grows: 5 calls of $((N / 5)) receipts into one archive"
+echo "== memory as the archive grows: 5 calls of $((N / 5)) receipts into one archive (rate, private / file-mapped peak)"
 "$CUSTOS" -A "$T/g" init --fonds SI01 >/dev/null
 split -n l/5 -d "$T/receipts.jsonl" "$T/part."
+total=0
 for p in "$T"/part.0*; do
 	n=$(wc -l < "$p")
 	t0=$(now)
-	$TIME -f '%M' -o "$T/rss" "$CUSTOS" -A "$T/g" ingest "$p" > /dev/null 2>&1
+	peak "$T/mem" "$CUSTOS" -A "$T/g" ingest "$p" > /dev/null 2>&1
 	t1=$(now)
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-	row "call $(basename "$p"): $n receipts" "$(rate "$n" "$secs")/s, $(( $(cat "$T/rss") / 1024 )) MiB"
+	total=$((total + n))
+	read -r ma mf mr < "$T/mem"
+	row "$n receipts, archive then holds $total" "$(rate "$n" "$secs")/s, $(mib "$ma") / $(mib "$mf") MiB"
 done
-
 echo
 echo "== peers"
 S=${GIT_SAMPLE:-300}

@@ -788,11 +788,18 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 			return error;
 	}
 
-	/* rec, ref, rkey, content, time */
+	/* rec, ref, rkey, content, time.  The summary lives in the time
+	 * database, whose keys mostly arrive in order (receipts are archived
+	 * roughly as they are issued), so its pages fill at the end; rec, whose
+	 * keys are random ids, holds only the 8-byte time.  Measured: a batch
+	 * then dirties far fewer pages, and ingest no longer slows and grows
+	 * in memory as the archive grows. */
+	time_be(posting, e->time);
+	memcpy(posting + TIME_BE_LEN, e->id, 32);
 	k.mv_size = 32;
 	k.mv_data = (void *)e->id;
-	v.mv_size = strlen(e->summary_json);
-	v.mv_data = (void *)e->summary_json;
+	v.mv_size = TIME_BE_LEN;
+	v.mv_data = posting;
 	if ((rc = mdb_put(t->txn, dbi[DB_REC], &k, &v, 0)) != 0)
 		return lmdb_error(rc, "writing record");
 	if (e->ref != NULL) {
@@ -821,12 +828,10 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 		if ((rc = mdb_put(t->txn, dbi[DB_CONTENT], &k, &v, 0)) != 0)
 			return lmdb_error(rc, "writing content");
 	}
-	time_be(posting, e->time);
-	memcpy(posting + TIME_BE_LEN, e->id, 32);
 	k.mv_size = POSTING_LEN;
 	k.mv_data = posting;
-	v.mv_size = 0;
-	v.mv_data = "";
+	v.mv_size = strlen(e->summary_json);
+	v.mv_data = (void *)e->summary_json;
 	if ((rc = mdb_put(t->txn, dbi[DB_TIME], &k, &v, 0)) != 0)
 		return lmdb_error(rc, "writing time");
 
@@ -1025,6 +1030,7 @@ int
 cu_index_get_summary(char **json, cu_index_txn *t, const unsigned char id[32])
 {
 	MDB_val k = { 32, (void *)id }, v;
+	unsigned char posting[POSTING_LEN];
 	char hex[CU_SHA256_HEX];
 	int rc;
 
@@ -1034,6 +1040,17 @@ cu_index_get_summary(char **json, cu_index_txn *t, const unsigned char id[32])
 		cu_hex(hex, id, 32);
 		return cu_error_set(CU_ENOTFOUND, "no record with id %s", hex);
 	}
+	if (rc != 0)
+		return lmdb_error(rc, "reading record");
+	if (v.mv_size != TIME_BE_LEN)
+		return damaged("a rec entry is not a time");
+	memcpy(posting, v.mv_data, TIME_BE_LEN);
+	memcpy(posting + TIME_BE_LEN, id, 32);
+	k.mv_size = POSTING_LEN;
+	k.mv_data = posting;
+	rc = mdb_get(t->txn, t->ix->dbi[DB_TIME], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return damaged("a record has no time entry");
 	if (rc != 0)
 		return lmdb_error(rc, "reading record");
 	if ((*json = malloc(v.mv_size + 1)) == NULL)
@@ -1353,17 +1370,18 @@ drive_next(struct list *d, int timedb, MDB_val *cand)
 	return rc;
 }
 
-/* Copies the summary of record id into s->summary, NUL-terminated (LMDB
- * values are not), reusing the buffer across hits. */
+/* Copies the summary of the record a posting (time_be ‖ id) names into
+ * s->summary, NUL-terminated (LMDB values are not), reusing the buffer
+ * across hits. */
 static int
-load_summary(struct search *s, const unsigned char *id)
+load_summary(struct search *s, const unsigned char *posting)
 {
-	MDB_val k = { 32, (void *)id }, v;
+	MDB_val k = { POSTING_LEN, (void *)posting }, v;
 	int rc;
 
-	rc = mdb_get(s->t->txn, s->t->ix->dbi[DB_REC], &k, &v);
+	rc = mdb_get(s->t->txn, s->t->ix->dbi[DB_TIME], &k, &v);
 	if (rc == MDB_NOTFOUND)
-		return damaged("a posting names a record that is not in rec");
+		return damaged("a posting names a record that is not in time");
 	if (rc != 0)
 		return lmdb_error(rc, "reading record");
 	if (v.mv_size + 1 > s->summarycap) {
@@ -1486,7 +1504,7 @@ cu_index_search(cu_index_txn *t, const cu_index_query *q, cu_index_hit_cb cb,
 			skipped++;
 			continue;
 		}
-		if ((error = load_summary(&s, p + TIME_BE_LEN)) < 0)
+		if ((error = load_summary(&s, p)) < 0)
 			goto done;
 		delivered++;
 		if ((error = cb(p + TIME_BE_LEN, s.summary, payload)) != 0)

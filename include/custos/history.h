@@ -1,10 +1,11 @@
 /*
  * history.h — the record ledger: a bare git repository (libgit2) whose
- * refs/heads/main holds every record document in a fan-out tree
+ * refs/heads/main holds every record document.  This module stores files at
+ * the paths it is given; the archive facade chooses them (docs/archive.md):
  *
- *     records/<2 hex>/<62 hex>.json     receipts and other records
- *     events/<2 hex>/<62 hex>.json      access and other events
- *     archive.json, archive.conf        the archive's identity and settings
+ *     records/<class>/<item / 1000>/<item>.json   receipts and other records
+ *     events/<YYYY>/<MM-DD>/<id>.json             access and other events
+ *     archive.json, archive.conf                  identity and settings
  *
  * Each batch is one commit written as one git pack (objects gathered in
  * libgit2's mempack backend, then written with git_odb_write_pack), signed
@@ -72,8 +73,8 @@ int cu_history_count_since(size_t *n, cu_history *h, const char *from);
 /* The raw commit object text (with its gpgsig header) of commit id. */
 int cu_history_commit_text(char **out, size_t *len, cu_history *h, const char *id);
 
-/* The fan-out path of a record or event: "<dir>/<2 hex>/<62 hex>.json"
- * into out (at least 80 bytes). */
+/* A 256-way fan-out path by id, "<dir>/<2 hex>/<62 hex>.json", into out
+ * (at least 80 bytes), for trees addressed by id. */
 void cu_history_path(char *out, size_t outsz, const char *dir, const char *id_hex);
 
 #endif

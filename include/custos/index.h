@@ -9,11 +9,12 @@
  *
  * Named databases (all keys and values binary unless said otherwise):
  *   meta     "head" -> commit hex; "version" -> "1"
- *   rec      id[32] -> summary JSON (what search prints, masked)
+ *   rec      id[32] -> time_be[8]
  *   ref      ref (UTF-8, with '·') -> id[32]
  *   rkey     identity key ("agency/receipt_no") -> id[32] ‖ fields digest[32]
  *   content  content digest[32] -> id[32]                (dupsort)
- *   time     time_be[8] ‖ id[32] -> ""                    (all records, by time)
+ *   time     time_be[8] ‖ id[32] -> summary JSON            (all records, by time;
+ *            the summary is what search prints, masked)
  *   person   hmac[32] -> time_be[8] ‖ id[32]              (dupsort, dupfixed)
  *   term     "<field>=<value>" -> time_be[8] ‖ id[32]     (dupsort, dupfixed)
  *            fields: org service insurance channel operator agency kind
@@ -65,7 +66,7 @@ typedef struct cu_index_entry {
 	const char   *text;           /* summary and names, tokenised here (or NULL) */
 	const char   *rkey;           /* identity key or NULL */
 	unsigned char rkey_digest[32];/* digest of the identity's content */
-	const char   *summary_json;   /* display summary (masked), stored in rec */
+	const char   *summary_json;   /* display summary (masked), stored in time */
 } cu_index_entry;
 
 /* Adds a record under every key above.  Adding the same id again is a

@@ -273,4 +273,34 @@ for commit in $(git --git-dir="$K/history.git" rev-list main); do
 done
 expect_eq "all commits verify after the kill" "$nbad" 0
 
+echo "== a full disk"
+D=$T/small
+mkdir -p "$D"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=6m tmpfs "$D" 2>/dev/null; then
+	c -A "$D/a" init --fonds SI04 --conf "$T/small-batch.conf" >/dev/null
+	"$GEN" 30000 9 F > "$T/disk.jsonl"
+	c -A "$D/a" ingest "$T/disk.jsonl" > "$T/disk.out" 2>"$T/disk.err"; st=$?
+	expect_eq "ingest on a full disk: exit 2" "$st" 2
+	expect_match "one clear line naming the file" "$(head -1 "$T/disk.err")" "^custos: ingest: .*(No space left on device|File too large)"
+	acked=$(grep -c ' [0-9a-f]\{64\} ' "$T/disk.out")
+	check "batches before the disk filled were acknowledged ($acked)" test "$acked" -gt 0
+	expect_eq "every acknowledged record is searchable" "$(c -A "$D/a" search --limit 0 | wc -l)" "$acked"
+	mount -o remount,size=256m "$D"
+	out=$(c -A "$D/a" ingest "$T/disk.jsonl" 2>/dev/null); st=$?
+	expect_eq "after space is freed the same input goes in: exit 0" "$st" 0
+	expect_eq "acknowledged ones are duplicates" "$(echo "$out" | grep -c '^duplicate ')" "$acked"
+	expect_eq "30000 records, none twice" "$(c -A "$D/a" search --limit 0 | wc -l)" 30000
+	gaps=$(c -A "$D/a" search --limit 0 | cut -f1 | awk -F- '{ cls = $1 "-" $2 "-" $3 "-" $4; n[cls]++; if ($5 + 0 > max[cls]) max[cls] = $5 + 0 } END { for (k in n) if (n[k] != max[k]) print k }')
+	expect_eq "item numbers without gaps after the failure" "$gaps" ""
+	c -A "$D/a" keys --allowed-signers > "$T/allowedD"
+	nbad=0
+	for commit in $(git --git-dir="$D/a/history.git" rev-list main); do
+		git --git-dir="$D/a/history.git" -c gpg.ssh.allowedSignersFile="$T/allowedD" verify-commit "$commit" >/dev/null 2>&1 || nbad=$((nbad + 1))
+	done
+	expect_eq "every commit verifies after the failure" "$nbad" 0
+	umount "$D"
+else
+	echo "  (skipped: mounting a small tmpfs needs root)"
+fi
+
 summary
