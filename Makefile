@@ -51,31 +51,37 @@ deps:
 # ---- build ------------------------------------------------------------------
 build/obj/%.o: src/%.c $(wildcard include/custos/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 build/obj/cli/%.o: src/cli/%.c $(wildcard include/custos/*.h) $(wildcard src/cli/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc/cli -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Isrc/cli -c -o $@ $<
 
 build/libcustos.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 custos: $(CLI_OBJ) build/libcustos.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libcustos.a $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libcustos.a $(LDLIBS)
 
 # sanitizer build of the library, for unit tests and the fuzz replay
 build/san/%.o: src/%.c $(wildcard include/custos/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
+	@echo "  CC san  $<"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
 
 build/san/libcustos.a: $(SAN_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 build/san/test_%: tests/unit/test_%.c build/san/libcustos.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/san/libcustos.a $(LDLIBS) -lcmocka
+	@echo "  CC san  $<"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/san/libcustos.a $(LDLIBS) -lcmocka
 
 build/san/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/san/libcustos.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
+	@echo "  CC san  $<"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
 
 build/obj/conf.o build/san/conf.o: conf/archive.conf
 

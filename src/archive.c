@@ -42,6 +42,7 @@ struct cu_archive {
 	int have_hmac;
 	char user[128];
 	unsigned long uid;
+	int index_behind;           /* a reader found the index behind the history */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -694,6 +695,7 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 			cu_error_clear();
 			if ((error = cu_index_open(&a->ix, p, 0)) < 0)
 				goto fail;
+			a->index_behind = index_lags(a);
 		} else if (error < 0) {
 			goto fail;
 		}
@@ -726,6 +728,7 @@ cu_archive_free(cu_archive *a)
 }
 
 const char *cu_archive_name(const cu_archive *a) { return a->name; }
+int cu_archive_index_behind(const cu_archive *a) { return a->index_behind; }
 const char *cu_archive_fonds(const cu_archive *a) { return a->fonds; }
 
 void

@@ -41,7 +41,6 @@ struct member {
 };
 
 static int write_value(struct cbuf *b, const json_t *v, const struct frame *at);
-static long utf8_next(const unsigned char *s, size_t len, size_t *i);
 
 /* Makes room for `more` bytes plus the terminating NUL.  0 or CU_ERROR. */
 static int
@@ -107,7 +106,7 @@ path_write(struct cbuf *b, const struct frame *at)
 		return error;
 	for (size_t i = 0; i < at->keylen; ) {
 		size_t start = i;
-		long cp = utf8_next((const unsigned char *)at->key, at->keylen, &i);
+		long cp = cu_utf8_next((const unsigned char *)at->key, at->keylen, &i);
 
 		if (cp < 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
 			i = start + 1;
@@ -139,42 +138,6 @@ done:
 	return error;
 }
 
-/* Decodes the UTF-8 sequence at s[*i] (i < len), advancing *i.  Returns the
- * code point, or -1 for a byte that does not start a valid, shortest-form
- * sequence of a Unicode scalar value (in which case *i is not moved). */
-static long
-utf8_next(const unsigned char *s, size_t len, size_t *i)
-{
-	size_t k = *i, need;
-	unsigned char c = s[k];
-	long cp, min;
-
-	if (c < 0x80) {
-		*i = k + 1;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3; cp = c & 0x07; min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (len - k - 1 < need)
-		return -1;
-	for (size_t j = 1; j <= need; j++) {
-		if ((s[k + j] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[k + j] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i = k + 1 + need;
-	return cp;
-}
-
 /* 0 if s[0..len) is valid UTF-8, else -1. */
 static int
 utf8_valid(const char *s, size_t len)
@@ -182,7 +145,7 @@ utf8_valid(const char *s, size_t len)
 	size_t i = 0;
 
 	while (i < len)
-		if (utf8_next((const unsigned char *)s, len, &i) < 0)
+		if (cu_utf8_next((const unsigned char *)s, len, &i) < 0)
 			return -1;
 	return 0;
 }
@@ -210,8 +173,8 @@ member_cmp(const void *pa, const void *pb)
 	size_t i = 0, j = 0;
 
 	while (i < a->keylen && j < b->keylen) {
-		long ca = utf8_next(sa, a->keylen, &i);
-		long cb = utf8_next(sb, b->keylen, &j);
+		long ca = cu_utf8_next(sa, a->keylen, &i);
+		long cb = cu_utf8_next(sb, b->keylen, &j);
 		if (ca < 0 || cb < 0)   /* cannot happen after validation */
 			return memcmp(sa, sb, a->keylen < b->keylen ? a->keylen : b->keylen);
 		ca = utf16_weight(ca);

@@ -172,7 +172,6 @@ cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,
 	uint64_t offset, uint64_t size, const unsigned char digest[32])
 {
 	char path[4096], *buf = NULL;
-	size_t got = 0;
 	int fd, error = 0;
 
 	*out = NULL;
@@ -186,28 +185,17 @@ cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,
 		error = cu_error_set(CU_ERROR, "%s: out of memory", path);
 		goto done;
 	}
-	while (got < size) {
-		ssize_t r = pread(fd, buf + got, (size_t)size - got, (off_t)(offset + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			error = cu_error_sys("%s", path);
-			goto done;
-		}
-		if (r == 0) {
-			error = cu_error_set(CU_EINVALID, "%s: truncated at offset %llu", path,
-				(unsigned long long)(offset + got));
-			goto done;
-		}
-		got += (size_t)r;
+	if ((error = cu_pread_all(fd, buf, (size_t)size, offset)) < 0) {
+		cu_error_prefix(error, "%s", path);
+		goto done;
 	}
-	buf[got] = '\0';
-	if ((error = check_digest(buf, got, digest)) < 0) {
+	buf[size] = '\0';
+	if ((error = check_digest(buf, (size_t)size, digest)) < 0) {
 		cu_error_prefix(error, "%s", pack);
 		goto done;
 	}
 	*out = buf;
-	*len = got;
+	*len = (size_t)size;
 	buf = NULL;
 done:
 	free(buf);

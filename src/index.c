@@ -189,18 +189,6 @@ get_u64le(const unsigned char *in)
 	return v;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 scratch_free(struct tok_scratch *s)
 {
@@ -457,7 +445,7 @@ cu_index_set_head(cu_index_txn *t, const char *head)
 	if (n != 40)
 		return cu_error_set(CU_EINVALID, "index: head must be 40 hex digits");
 	for (size_t i = 0; i < n; i++)
-		if (hexval((unsigned char)head[i]) < 0)
+		if (cu_hex_digit((unsigned char)head[i]) < 0)
 			return cu_error_set(CU_EINVALID, "index: head must be 40 hex digits");
 	v.mv_size = n;
 	v.mv_data = (void *)head;
@@ -467,42 +455,6 @@ cu_index_set_head(cu_index_txn *t, const char *head)
 }
 
 /* ---- tokens ------------------------------------------------------------- */
-
-/* Decodes one UTF-8 character at s (n bytes left, n >= 1).  Returns the
- * code point and sets *adv, or -1 with *adv = 1 for a byte that does not
- * start a well-formed character (overlong, surrogate, beyond U+10FFFF,
- * truncated), so that it acts as a separator. */
-static long
-utf8_next(const unsigned char *s, size_t n, size_t *adv)
-{
-	unsigned char b = s[0];
-	size_t need;
-	long cp, min;
-
-	*adv = 1;
-	if (b < 0x80)
-		return b;
-	if (b >= 0xC2 && b <= 0xDF) {
-		need = 1; cp = b & 0x1F; min = 0x80;
-	} else if (b >= 0xE0 && b <= 0xEF) {
-		need = 2; cp = b & 0x0F; min = 0x800;
-	} else if (b >= 0xF0 && b <= 0xF4) {
-		need = 3; cp = b & 0x07; min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (n < need + 1)
-		return -1;
-	for (size_t i = 1; i <= need; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return -1;
-	*adv = need + 1;
-	return cp;
-}
 
 static int
 is_cjk(long cp)
@@ -602,8 +554,11 @@ tokenize(struct tok_scratch *s, const char *text, cu_token_cb cb, void *payload)
 	if ((error = scratch_reserve(&tz, n)) < 0)
 		return error;
 	while (pos <= n) {
-		size_t adv = 1;
-		long cp = pos < n ? utf8_next(p + pos, n - pos, &adv) : -1;
+		size_t next = pos, adv;
+		/* a byte that starts no well-formed character acts as a separator */
+		long cp = pos < n ? cu_utf8_next(p, n, &next) : -1;
+
+		adv = cp < 0 ? 1 : next - pos;
 		int alnum = cp >= 0 && cp < 0x80 &&
 			((cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z'));
 		int cjk = cp >= 0 && is_cjk(cp);
@@ -970,7 +925,7 @@ cu_index_get_id_prefix(cu_index_txn *t, const char *hex, unsigned char id[32])
 	if (n < 12 || n > 64)
 		return cu_error_set(CU_EINVALID, "id prefix must have 12 to 64 hex digits, not %zu", n);
 	for (size_t i = 0; i < n; i++) {
-		int d = hexval((unsigned char)hex[i]);
+		int d = cu_hex_digit((unsigned char)hex[i]);
 		if (d < 0)
 			return cu_error_set(CU_EINVALID, "%s: not a hex id", hex);
 		pre[i / 2] |= (unsigned char)(i % 2 ? d : d << 4);

@@ -48,42 +48,6 @@ read_digits(int *out, const char *s, int n)
 	return 0;
 }
 
-/* Decodes the UTF-8 sequence at s[*i] (i < len), advancing *i.  Returns the
- * code point, or -1 (leaving *i alone) for a byte that does not start a
- * valid shortest-form sequence of a Unicode scalar value. */
-static long
-utf8_next(const unsigned char *s, size_t len, size_t *i)
-{
-	size_t k = *i, need;
-	unsigned char c = s[k];
-	long cp, min;
-
-	if (c < 0x80) {
-		*i = k + 1;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3; cp = c & 0x07; min = 0x10000;
-	} else {
-		return -1;
-	}
-	if (len - k - 1 < need)
-		return -1;
-	for (size_t j = 1; j <= need; j++) {
-		if ((s[k + j] & 0xc0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[k + j] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i = k + 1 + need;
-	return cp;
-}
-
 /* 1 for a C0 control, DEL or a C1 control. */
 static int
 is_control(long cp)
@@ -103,7 +67,7 @@ clean_text(char *dst, size_t dstsz, const char *src, size_t len)
 
 	while (i < len) {
 		size_t start = i;
-		long cp = utf8_next(s, len, &i);
+		long cp = cu_utf8_next(s, len, &i);
 
 		if (cp < 0 || is_control(cp)) {
 			if (o + 1 >= dstsz)
@@ -879,7 +843,7 @@ text_problem(const char *s, size_t len, int multiline)
 	size_t i = 0;
 
 	while (i < len) {
-		long cp = utf8_next(u, len, &i);
+		long cp = cu_utf8_next(u, len, &i);
 
 		if (cp < 0)
 			return "not valid UTF-8";

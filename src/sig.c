@@ -70,8 +70,6 @@ static int
 read_secret_file(unsigned char **out, size_t *len, const char *path)
 {
 	struct stat st;
-	unsigned char *buf = NULL;
-	size_t got = 0;
 	int fd, error = 0;
 
 	*out = NULL;
@@ -99,36 +97,8 @@ read_secret_file(unsigned char **out, size_t *len, const char *path)
 			path, (unsigned long)st.st_uid, (unsigned long)getuid());
 		goto done;
 	}
-	if (st.st_size > KEY_FILE_MAX) {
-		error = cu_error_set(CU_EINVALID, "%s: %lld bytes, too large for a key",
-			path, (long long)st.st_size);
-		goto done;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		error = cu_error_set(CU_ERROR, "%s: out of memory", path);
-		goto done;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			error = cu_error_sys("%s", path);
-			goto done;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	buf = NULL;
+	error = cu_read_fd((char **)out, len, fd, path, KEY_FILE_MAX);
 done:
-	if (buf != NULL) {
-		OPENSSL_cleanse(buf, (size_t)st.st_size + 1);
-		free(buf);
-	}
 	close(fd);
 	return error;
 }

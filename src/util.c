@@ -27,8 +27,8 @@ cu_hex(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int
-hexval(int c)
+int
+cu_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -45,12 +45,64 @@ cu_unhex(unsigned char *out, size_t n, const char *hex)
 	if (strlen(hex) != 2 * n)
 		return cu_error_set(CU_EINVALID, "expected %zu hex digits", 2 * n);
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)hex[2 * i]);
-		int lo = hexval((unsigned char)hex[2 * i + 1]);
+		int hi = cu_hex_digit((unsigned char)hex[2 * i]);
+		int lo = cu_hex_digit((unsigned char)hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return cu_error_set(CU_EINVALID, "not a hex digit at position %zu",
 				2 * i + (hi < 0 ? 1 : 2));
 		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+long
+cu_utf8_next(const unsigned char *s, size_t len, size_t *i)
+{
+	size_t k = *i, need;
+	unsigned char c = s[k];
+	long cp, min;
+
+	if (c < 0x80) {
+		*i = k + 1;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 1; cp = c & 0x1f; min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 2; cp = c & 0x0f; min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3; cp = c & 0x07; min = 0x10000;
+	} else {
+		return -1;
+	}
+	if (len - k - 1 < need)
+		return -1;
+	for (size_t j = 1; j <= need; j++) {
+		if ((s[k + j] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[k + j] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*i = k + 1 + need;
+	return cp;
+}
+
+int
+cu_pread_all(int fd, void *buf, size_t len, uint64_t offset)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = pread(fd, (char *)buf + got, len - got, (off_t)(offset + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return cu_error_sys("read");
+		if (r == 0)
+			return cu_error_set(CU_EINVALID, "truncated at offset %llu",
+				(unsigned long long)(offset + got));
+		got += (size_t)r;
 	}
 	return 0;
 }
@@ -64,36 +116,24 @@ cu_sha256(unsigned char out[CU_SHA256_LEN], const void *data, size_t len)
 }
 
 int
-cu_read_file(char **out, size_t *len, const char *path, size_t max)
+cu_read_fd(char **out, size_t *len, int fd, const char *path, size_t max)
 {
 	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
-	int fd, error = 0;
+	size_t got = 0, cap;
+	int error = 0;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ELOOP)
-			return cu_error_set(CU_EINVALID, "%s: is a symbolic link", path);
+	if (fstat(fd, &st) < 0)
 		return cu_error_sys("%s", path);
-	}
-	if (fstat(fd, &st) < 0) {
-		error = cu_error_sys("%s", path);
-		goto done;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error = cu_error_set(CU_EINVALID, "%s: not a regular file", path);
-		goto done;
-	}
-	if ((size_t)st.st_size > max) {
-		error = cu_error_set(CU_ELIMIT, "%s: %lld bytes, more than the limit of %zu",
+	if (!S_ISREG(st.st_mode))
+		return cu_error_set(CU_EINVALID, "%s: not a regular file", path);
+	if ((size_t)st.st_size > max)
+		return cu_error_set(CU_ELIMIT, "%s: %lld bytes, more than the limit of %zu",
 			path, (long long)st.st_size, max);
-		goto done;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		error = cu_error_set(CU_ERROR, "%s: out of memory", path);
-		goto done;
-	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL)
+		return cu_error_set(CU_ERROR, "%s: out of memory", path);
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
 		if (r < 0 && errno == EINTR)
@@ -111,7 +151,25 @@ cu_read_file(char **out, size_t *len, const char *path, size_t max)
 	*len = got;
 	buf = NULL;
 done:
-	free(buf);
+	if (buf != NULL) {
+		explicit_bzero(buf, cap);   /* it may have held a secret */
+		free(buf);
+	}
+	return error;
+}
+
+int
+cu_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+	int fd, error;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ELOOP)
+			return cu_error_set(CU_EINVALID, "%s: is a symbolic link", path);
+		return cu_error_sys("%s", path);
+	}
+	error = cu_read_fd(out, len, fd, path, max);
 	close(fd);
 	return error;
 }

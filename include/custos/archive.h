@@ -51,6 +51,11 @@ void cu_archive_free(cu_archive *a);
 long cu_archive_lock_holder(const char *path);
 
 const char *cu_archive_name(const cu_archive *a);
+
+/* 1 if this reader found the index behind the history and could not bring
+ * it up to date because a writer held the lock: its answers may miss the
+ * newest records. */
+int cu_archive_index_behind(const cu_archive *a);
 const char *cu_archive_fonds(const cu_archive *a);
 
 /* Who is acting (recorded in every record and event).  Defaults to the

@@ -19,6 +19,19 @@ void cu_hex(char *out, const unsigned char *in, size_t n);
  * if the string is not exactly 2n hex digits. */
 int cu_unhex(unsigned char *out, size_t n, const char *hex);
 
+/* The value of one hex digit (either case), or -1. */
+int cu_hex_digit(int c);
+
+/* Decodes the UTF-8 character at s[*i] (len bytes in s, *i < len): returns
+ * its code point and moves *i past it, or returns -1 and leaves *i alone for
+ * a byte that does not start a well-formed character (overlong forms,
+ * surrogates, code points beyond U+10FFFF, truncated sequences). */
+long cu_utf8_next(const unsigned char *s, size_t len, size_t *i);
+
+/* pread() exactly len bytes at offset or fail: CU_EINVALID "truncated" at
+ * end of file, CU_ERROR for an I/O error (EINTR retried). */
+int cu_pread_all(int fd, void *buf, size_t len, uint64_t offset);
+
 /* out = SHA-256(data). */
 int cu_sha256(unsigned char out[CU_SHA256_LEN], const void *data, size_t len);
 
@@ -26,6 +39,10 @@ int cu_sha256(unsigned char out[CU_SHA256_LEN], const void *data, size_t len);
  * NUL-terminated buffer that the caller frees.  CU_ELIMIT if it is larger
  * than max bytes; CU_ENOTFOUND if it does not exist. */
 int cu_read_file(char **out, size_t *len, const char *path, size_t max);
+
+/* As cu_read_file, from an open descriptor (path names it in messages).  On
+ * failure the partial buffer is wiped before it is freed. */
+int cu_read_fd(char **out, size_t *len, int fd, const char *path, size_t max);
 
 /* Writes data to path durably: a temporary file in the same folder, fsync,
  * rename over path, fsync of the folder.  With exclusive set, fails with

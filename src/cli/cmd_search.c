@@ -141,6 +141,9 @@ cmd_search(struct cli *c, int argc, char **argv)
 		return cli_usage("search", "--purpose goes with --unmask");
 	if ((a = cli_open(c, q.unmask ? CU_ARCHIVE_WRITE : CU_ARCHIVE_READ)) == NULL)
 		return EXIT_USAGE;
+	if (cu_archive_index_behind(a))
+		fprintf(stderr, "custos: search: the index is behind the history while another "
+			"writer works; the newest records may be missing\n");
 	if (cu_archive_search(a, &q, print_hit, &o, &n) < 0) {
 		cu_archive_free(a);
 		return cli_fail("search");
