@@ -61,11 +61,18 @@ rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return remove(p);
 }
 
-/* Removes a folder tree (only used to undo a failed init). */
-static void
-rm_tree(const char *path)
+static int
+rm_entry_below(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return f->level == 0 ? 0 : rm_entry(p, st, flag, f);
+}
+
+/* Removes a folder tree, or only what is inside it when keep_root is set
+ * (only used to undo a failed init). */
+static void
+rm_tree(const char *path, int keep_root)
+{
+	nftw(path, keep_root ? rm_entry_below : rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static int
@@ -474,7 +481,7 @@ cu_archive_init(const char *path, const cu_archive_init_opts *o)
 	json_t *ident = NULL;
 	size_t ident_len;
 	struct stat st;
-	int error, created = 0;
+	int error, created = 0, existed = 0;
 	cu_history_file files[2];
 
 	memset(a, 0, sizeof(*a));
@@ -505,6 +512,7 @@ cu_archive_init(const char *path, const cu_archive_init_opts *o)
 				path);
 			goto fail_early;
 		}
+		existed = 1;    /* an empty folder of the caller's: on failure, keep it */
 	} else if (mkdir(path, 0750) < 0) {
 		error = cu_error_sys("%s", path);
 		goto fail_early;
@@ -590,7 +598,7 @@ fail:
 		a->hist = NULL;
 		cu_index_free(a->ix);
 		a->ix = NULL;
-		rm_tree(path);
+		rm_tree(path, existed);
 	}
 fail_early:
 done:
@@ -942,11 +950,13 @@ ref_of(cu_index_txn *t, const unsigned char id[32])
 	return ref;
 }
 
-/* One receipt: validate, deduplicate, store, give a ref, write its
- * document into the batch.  Bad input becomes a "rejected" outcome and
- * returns 0; only system failures return an error. */
+/* One receipt: validate the item's bytes, deduplicate, store the content
+ * bytes (the whole file for a file of one item, else the item's own bytes),
+ * give a ref, write its document into the batch.  Bad input becomes a
+ * "rejected" outcome and returns 0; only system failures return an error. */
 static int
-ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len)
+ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
+	const char *content, size_t content_len)
 {
 	cu_archive *a = in->a;
 	json_t *raw = NULL, *rec = NULL, *doc = NULL;
@@ -1008,7 +1018,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len)
 	    (error = cu_index_next_item(&item, in->txn, class_key)) < 0 ||
 	    (error = cu_pathf(ref, sizeof(ref), "%s-%06u", class_key, item)) < 0)
 		goto done;
-	if ((error = store_content(in, digest, buf, len)) < 0)
+	if ((error = store_content(in, digest, content, content_len)) < 0)
 		goto done;
 	cu_hex(cdig_hex, digest, 32);
 	{
@@ -1016,7 +1026,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len)
 		snprintf(cdig, sizeof(cdig), "sha256:%s", cdig_hex);
 		doc = json_pack("{s:i, s:s, s:s, s:O, s:{s:s, s:I}, s:s, s:s, s:{s:s, s:I}}",
 			"version", 1, "kind", "receipt", "ref", ref, "receipt", rec,
-			"content", "digest", cdig, "size", (json_int_t)len,
+			"content", "digest", cdig, "size", (json_int_t)content_len,
 			"source", source, "archived_at", in->now,
 			"archived_by", "user", a->user, "uid", (json_int_t)a->uid);
 	}
@@ -1083,7 +1093,9 @@ cu_ingest_buffer(cu_ingest *in, const char *source, const char *buf, size_t len)
 			snprintf(src, sizeof(src), "%s#%zu", source, i + 1);
 		else
 			snprintf(src, sizeof(src), "%s", source);
-		error = ingest_item(in, src, buf + spans[i].off, spans[i].len);
+		/* a file of one item keeps its exact bytes, final newline included */
+		error = ingest_item(in, src, buf + spans[i].off, spans[i].len,
+			n == 1 ? buf : buf + spans[i].off, n == 1 ? len : spans[i].len);
 	}
 	free(spans);
 	return error;
@@ -1179,7 +1191,8 @@ ingest_dir(cu_ingest *in, const char *path, int depth)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && error == 0; i++) {
 		struct stat st;
 		if (lstat(names[i], &st) < 0)

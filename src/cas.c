@@ -499,7 +499,8 @@ cu_cas_list_packs(const cu_cas *c, cu_cas_pack_cb cb, void *payload)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n && error == 0; i++)
 		error = cb(names[i], payload);
 done:

@@ -38,7 +38,7 @@ expect_match "missing archive message" "$(cat "$T/err")" "not a custos archive"
 
 echo "== ingest"
 mkdir -p "$T/in"
-receipt R-2026-000001 "$ID1" registration > "$T/in/one.json"
+{ receipt R-2026-000001 "$ID1" registration; echo; } > "$T/in/one.json"   # final newline: part of the content
 out=$(c ingest "$T/in/one.json"); st=$?
 expect_eq "single receipt exit 0" "$st" 0
 expect_match "archived line: ref id source" "$out" "^SI01-SB·2026-D100-DJ-000001 [0-9a-f]{64} $T/in/one.json\$"

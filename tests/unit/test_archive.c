@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -593,41 +594,83 @@ test_init_bad_input_leaves_nothing(void **state)
 	}
 }
 
-/* A failure part-way (after folders, keys and history exist: the file size
- * limit makes the index or a later write fail) removes what init created. */
+/* Runs init in a child process whose file size limit (1 KiB) lets the
+ * folders, keys and history be made but not the index; the child sends back
+ * "F<message>" (init failed) or "S" (init succeeded). */
 static void
-test_init_failure_midway_cleans_up(void **state)
+init_in_small_child(const char *arch, char *msg, size_t msgsz)
 {
-	char arch[256];
 	int fds[2], status;
+	ssize_t r;
 	pid_t pid;
 
-	(void)state;
-	snprintf(arch, sizeof(arch), "%s/midway", root);
 	assert_int_equal(pipe(fds), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct rlimit rl = { 1024, 1024 };
 		cu_archive_init_opts o = { NULL, "SI01", NULL };
-		char r;
+		char out[600];
+		int n;
 		close(fds[0]);
 		signal(SIGXFSZ, SIG_IGN);
 		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 			_exit(3);
-		r = cu_archive_init(arch, &o) < 0 ? 'F' : 'S';
-		if (write(fds[1], &r, 1) != 1)
+		if (cu_archive_init(arch, &o) < 0)
+			n = snprintf(out, sizeof(out), "F%s", cu_error_last());
+		else
+			n = snprintf(out, sizeof(out), "S");
+		if (n < 0 || write(fds[1], out, (size_t)n > sizeof(out) - 1 ? sizeof(out) - 1
+				: (size_t)n) < 0)
 			_exit(4);
 		_exit(0);
 	}
 	close(fds[1]);
-	char r = 0;
-	assert_int_equal(read(fds[0], &r, 1), 1);
+	r = read(fds[0], msg, msgsz - 1);
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	assert_int_equal(r, 'F');
+	assert_true(r > 0);
+	msg[r] = '\0';
+}
+
+/* A failure part-way (after the folder, keys and history exist) removes what
+ * init created. */
+static void
+test_init_failure_midway_cleans_up(void **state)
+{
+	char arch[256], msg[640];
+
+	(void)state;
+	snprintf(arch, sizeof(arch), "%s/midway", root);
+	init_in_small_child(arch, msg, sizeof(msg));
+	if (msg[0] != 'F')
+		fail_msg("init under a 1 KiB file size limit succeeded");
+	/* it got as far as the index: the folder had been made */
+	if (strstr(msg, "/midway/index") == NULL)
+		fail_msg("init failed early, not part-way: [%s]", msg + 1);
 	assert_false(exists("%s", arch));
+}
+
+/* The same failure in an empty folder the caller made: init created the
+ * folder's contents, not the folder, so the folder stays (empty). */
+static void
+test_init_failure_keeps_callers_folder(void **state)
+{
+	char arch[256], msg[640];
+
+	(void)state;
+	snprintf(arch, sizeof(arch), "%s/given", root);
+	assert_int_equal(mkdir(arch, 0750), 0);
+	init_in_small_child(arch, msg, sizeof(msg));
+	assert_int_equal(msg[0], 'F');
+	assert_non_null(strstr(msg, "/given/index"));
+	assert_false(exists("%s/keys", arch));
+	assert_false(exists("%s/history.git", arch));
+	assert_false(exists("%s/objects", arch));
+	if (!exists("%s", arch))
+		fail_msg("a failed init removed the empty folder the caller had made");
+	assert_true(S_ISDIR(mode_of("%s", arch)));
 }
 
 static void
@@ -845,6 +888,135 @@ test_ingest_abort(void **state)
 	cu_archive_free(a);
 }
 
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A folder: files in name order, recursively; hidden names skipped; links
+ * and bad files reported; a missing path reported. */
+static void
+test_ingest_path_folder(void **state)
+{
+	char arch[256], dir[300], p[400], r[6][1024], *lines;
+	struct outs os = { .n = 0 };
+	cu_ingest_stats st;
+	cu_ingest *in = NULL;
+	cu_archive *a;
+
+	(void)state;
+	new_archive(arch, sizeof(arch), "folder", NULL);
+	snprintf(dir, sizeof(dir), "%s/folder-in", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	RC(r[0], .no = "F-1", .summary = "f1");
+	RC(r[1], .no = "F-2", .summary = "f2");
+	RC(r[2], .no = "F-3", .summary = "f3");
+	RC(r[3], .no = "F-4", .summary = "f4");
+	RC(r[4], .no = "F-9", .summary = "f9 hidden");
+	lines = cu_asprintf("%s\n%s\n", r[0], r[1]);
+	assert_non_null(lines);
+	snprintf(p, sizeof(p), "%s/a.jsonl", dir);
+	write_text(p, lines);
+	free(lines);
+	snprintf(p, sizeof(p), "%s/b.json", dir);
+	write_text(p, r[2]);
+	snprintf(p, sizeof(p), "%s/.hidden.json", dir);
+	write_text(p, r[4]);
+	snprintf(p, sizeof(p), "%s/link.json", dir);
+	assert_int_equal(symlink("b.json", p), 0);
+	snprintf(p, sizeof(p), "%s/notes.txt", dir);
+	write_text(p, "{\"type\": }\n");
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/sub/c.json", dir);
+	write_text(p, r[3]);
+
+	a = open_arch(arch, CU_ARCHIVE_WRITE);
+	assert_int_equal(cu_ingest_begin(&in, a, collect_outcome, &os), 0);
+	assert_int_equal(cu_ingest_path(in, dir), 0);
+	snprintf(p, sizeof(p), "%s/missing.json", dir);
+	assert_int_equal(cu_ingest_path(in, p), 0);
+	assert_int_equal(cu_ingest_finish(in, &st), 0);
+	cu_archive_free(a);
+
+	assert_int_equal(os.n, 7);
+	snprintf(p, sizeof(p), "%s/a.jsonl#1", dir);
+	assert_string_equal(os.o[0].source, p);
+	assert_int_equal(os.o[0].status, CU_INGEST_ARCHIVED);
+	assert_int_equal(item_of(os.o[0].ref), 1);
+	snprintf(p, sizeof(p), "%s/a.jsonl#2", dir);
+	assert_string_equal(os.o[1].source, p);
+	assert_int_equal(item_of(os.o[1].ref), 2);
+	snprintf(p, sizeof(p), "%s/b.json", dir);
+	assert_string_equal(os.o[2].source, p);
+	assert_int_equal(os.o[2].status, CU_INGEST_ARCHIVED);
+	assert_int_equal(item_of(os.o[2].ref), 3);
+	snprintf(p, sizeof(p), "%s/link.json", dir);
+	assert_string_equal(os.o[3].source, p);
+	assert_int_equal(os.o[3].status, CU_INGEST_REJECTED);
+	assert_non_null(strstr(os.o[3].reason, "symbolic link"));
+	snprintf(p, sizeof(p), "%s/notes.txt", dir);
+	assert_string_equal(os.o[4].source, p);
+	assert_int_equal(os.o[4].status, CU_INGEST_REJECTED);
+	snprintf(p, sizeof(p), "%s/sub/c.json", dir);
+	assert_string_equal(os.o[5].source, p);
+	assert_int_equal(os.o[5].status, CU_INGEST_ARCHIVED);
+	assert_int_equal(item_of(os.o[5].ref), 4);
+	snprintf(p, sizeof(p), "%s/missing.json", dir);
+	assert_string_equal(os.o[6].source, p);
+	assert_int_equal(os.o[6].status, CU_INGEST_REJECTED);
+	assert_non_null(strstr(os.o[6].reason, "No such file"));
+	assert_int_equal(os.o[6].eob, 1);
+	assert_int_equal(st.archived, 4);
+	assert_int_equal(st.rejected, 3);
+	assert_int_equal(st.commits, 1);
+}
+
+/* An empty folder holds nothing to ingest: no outcome, no error.  Run in a
+ * child process so that a crash there fails this test only. */
+static void
+test_ingest_path_empty_folder(void **state)
+{
+	char arch[256], dir[300];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	new_archive(arch, sizeof(arch), "emptyfolder", NULL);
+	snprintf(dir, sizeof(dir), "%s/empty-in", root);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct outs os = { .n = 0 };
+		cu_ingest_stats st = { 9, 9, 9, 9 };
+		cu_ingest *in = NULL;
+		cu_archive *a = NULL;
+		int rc;
+		if (cu_archive_open(&a, arch, CU_ARCHIVE_WRITE, 5) != 0 ||
+		    cu_ingest_begin(&in, a, collect_outcome, &os) != 0)
+			_exit(10);
+		rc = cu_ingest_path(in, dir);
+		if (cu_ingest_finish(in, &st) != 0)
+			_exit(11);
+		cu_archive_free(a);
+		_exit(rc != 0 ? 12 : os.n != 0 ? 13 : st.archived + st.rejected + st.commits != 0
+			? 14 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("ingesting an empty folder: the child %s %d",
+			WIFEXITED(status) ? "exited with" : "died of signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	assert_int_equal(commit_count(arch), 1);
+}
+
 /* ---- lock ---------------------------------------------------------------- */
 
 static double
@@ -1000,6 +1172,7 @@ test_search_filters(void **state)
 	(void)state;
 	fill_search_archive(arch, sizeof(arch), "search", &os);
 	a = open_arch(arch, CU_ARCHIVE_READ);
+	assert_int_equal(cu_archive_index_behind(a), 0);
 
 	expect_tags(a, Q(.limit = 0), "r4 r3 r2 r1 r5");
 	expect_tags(a, Q(.person = P1), "r4 r1");
@@ -1300,7 +1473,8 @@ test_get(void **state)
 	assert_int_equal(os.n, 2);
 	n = commit_count(arch);
 
-	/* masked by default */
+	/* masked by default; the actor set is recorded */
+	cu_archive_set_actor(a, "clerk7", 1007);
 	o = (cu_get_opts){ 0, 0, "case 17" };
 	assert_int_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, NULL, NULL), 0);
 	assert_non_null(doc);
@@ -1316,6 +1490,17 @@ test_get(void **state)
 	doc = NULL;
 	assert_int_equal(commit_count(arch), n + 1);
 	check_get_event(arch, os.o[0].id, os.o[0].ref, "case 17", 0, "record");
+	{
+		char evpath[256], *msg;
+		json_t *ev = last_event(arch, evpath, sizeof(evpath));
+		json_t *by = json_object_get(ev, "by");
+		assert_string_equal(json_string_value(json_object_get(by, "user")), "clerk7");
+		assert_int_equal(json_integer_value(json_object_get(by, "uid")), 1007);
+		json_decref(ev);
+		msg = sh_out("git --git-dir='%s/history.git' log -1 --format=%%B main", arch);
+		assert_non_null(strstr(msg, "Actor: clerk7 (uid 1007)"));
+		free(msg);
+	}
 
 	/* unmasked, by id prefix */
 	o = (cu_get_opts){ 1, 0, "case 18" };
@@ -1539,6 +1724,55 @@ test_index_rebuild(void **state)
 	free(org);
 }
 
+/* A child process holding the writers' lock (as a busy writer would, its
+ * pid in the lock file) until release_lock(). */
+static pid_t
+hold_lock(const char *arch, int *go_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char c = 0;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char p[512], buf[32];
+		struct pollfd pfd = { go[0], POLLIN, 0 };
+		int fd, n;
+		close(ready[0]);
+		close(go[1]);
+		snprintf(p, sizeof(p), "%s/lock", arch);
+		if ((fd = open(p, O_RDWR)) < 0 || flock(fd, LOCK_EX) != 0)
+			_exit(2);
+		n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n ||
+		    write(ready[1], "R", 1) != 1)
+			_exit(3);
+		poll(&pfd, 1, 30000);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	assert_int_equal(c, 'R');
+	*go_fd = go[1];
+	return pid;
+}
+
+static void
+release_lock(pid_t pid, int go_fd)
+{
+	int status;
+
+	assert_int_equal(write(go_fd, "G", 1), 1);
+	close(go_fd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* The history holds a batch the index never committed (a crash between the
  * two): the next open replays it. */
 static void
@@ -1574,7 +1808,25 @@ crash_case(int reopen_mode)
 	assert_int_equal(commit_count(arch), n + 1);
 	sh("rm -rf '%s/index' && mv '%s/index.saved' '%s/index'", arch, arch, arch);
 
+	if (reopen_mode == CU_ARCHIVE_READ) {
+		/* a reader cannot repair while a writer is busy: it says so and
+		 * answers from the index as it is */
+		int go;
+		pid_t pid = hold_lock(arch, &go);
+		char id[65];
+		json_t *hits;
+		a = open_arch(arch, CU_ARCHIVE_READ);
+		assert_int_equal(cu_archive_lock_holder(arch), (long)pid);
+		assert_int_equal(cu_archive_index_behind(a), 1);
+		hits = search(a, Q(.text = "lost"));
+		assert_int_equal(json_array_size(hits), 0);
+		json_decref(hits);
+		assert_int_equal(cu_archive_resolve(id, a, ox.o[1].ref), CU_ENOTFOUND);
+		cu_archive_free(a);
+		release_lock(pid, go);
+	}
 	a = open_arch(arch, reopen_mode);
+	assert_int_equal(cu_archive_index_behind(a), 0);
 	{
 		char id[65];
 		assert_int_equal(cu_archive_resolve(id, a, ox.o[1].ref), 0);
@@ -1704,9 +1956,12 @@ main(void)
 		cmocka_unit_test(test_init_refuses_existing),
 		cmocka_unit_test(test_init_bad_input_leaves_nothing),
 		cmocka_unit_test(test_init_failure_midway_cleans_up),
+		cmocka_unit_test(test_init_failure_keeps_callers_folder),
 		cmocka_unit_test(test_init_custom_conf_batches),
 		cmocka_unit_test(test_ingest_outcomes),
 		cmocka_unit_test(test_ingest_abort),
+		cmocka_unit_test(test_ingest_path_folder),
+		cmocka_unit_test(test_ingest_path_empty_folder),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_search_filters),
 		cmocka_unit_test(test_search_unmask),
