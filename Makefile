@@ -87,7 +87,7 @@ build/obj/conf.o build/san/conf.o: conf/archive.conf
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts $(UNIT_BIN) build/san/fuzz_replay_receipt
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof $(UNIT_BIN) build/san/fuzz_replay_receipt
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
 unit: $(UNIT_BIN)
@@ -99,11 +99,17 @@ unit: $(UNIT_BIN)
 fuzz-replay: build/san/fuzz_replay_receipt
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
 
+# the independent proof verifier: OpenSSL only, no custos code
+build/verify_proof: tests/tools/verify_proof.c
+	@mkdir -p build
+	@echo "  CC      $<"
+	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
 build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-e2e: custos build/gen_receipts
+e2e: custos build/gen_receipts build/verify_proof
 	bash tests/e2e/run.sh ./custos
 
 demo: deps

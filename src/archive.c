@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "custos/archive.h"
 #include "custos/canon.h"
 #include "custos/cas.h"
@@ -20,6 +22,8 @@
 #include "custos/error.h"
 #include "custos/history.h"
 #include "custos/index.h"
+#include "custos/mlog.h"
+#include "custos/note.h"
 #include "custos/record.h"
 #include "custos/sig.h"
 #include "custos/util.h"
@@ -355,10 +359,86 @@ index_event(cu_index_txn *t, const json_t *doc)
 
 /* ---- replay: bring the index up to the history head --------------------------- */
 
+struct leaf {
+	uint64_t index;
+	unsigned char hash[CU_MLOG_HASH];
+};
+
 struct replay_ctx {
 	cu_archive *a;
 	cu_index_txn *t;
+	char commit[CU_OID_HEX];   /* the commit whose files are arriving */
+	struct leaf *leaves;       /* its log leaves, appended when it ends */
+	size_t nleaves, cap;
+	uint64_t ckpt_size;        /* the size its checkpoint names */
+	int has_ckpt;
 };
+
+static int
+cmp_leaf(const void *x, const void *y)
+{
+	const struct leaf *a = x, *b = y;
+
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Appends the finished commit's leaves to the log in leaf order; they must
+ * continue the log without a gap and end where its checkpoint says. */
+static int
+replay_end_commit(struct replay_ctx *rc)
+{
+	cu_mlog_store st;
+	uint64_t size;
+	int error;
+
+	if (rc->commit[0] == '\0')
+		return 0;
+	if ((error = cu_index_log_size(&size, rc->t)) < 0)
+		return error;
+	if (rc->nleaves > 1)
+		qsort(rc->leaves, rc->nleaves, sizeof(*rc->leaves), cmp_leaf);
+	cu_index_mlog_store(&st, rc->t);
+	for (size_t i = 0; i < rc->nleaves; i++, size++) {
+		if (rc->leaves[i].index != size)
+			return cu_error_set(CU_EINVALID, "history commit %.12s: log leaf %llu where "
+				"%llu was due", rc->commit, (unsigned long long)rc->leaves[i].index,
+				(unsigned long long)size);
+		if ((error = cu_mlog_append(&st, size, rc->leaves[i].hash)) < 0)
+			return error;
+	}
+	if (rc->has_ckpt && rc->ckpt_size != size)
+		return cu_error_set(CU_EINVALID, "history commit %.12s: checkpoint of size %llu "
+			"but the log has %llu leaves", rc->commit, (unsigned long long)rc->ckpt_size,
+			(unsigned long long)size);
+	rc->nleaves = 0;
+	rc->has_ckpt = 0;
+	rc->commit[0] = '\0';
+	return cu_index_set_log_size(rc->t, size);
+}
+
+/* Remembers a document's log leaf for the end of its commit. */
+static int
+replay_leaf(struct replay_ctx *rc, const json_t *doc, const char *data, size_t len,
+	const char *path)
+{
+	json_t *leaf = json_object_get(doc, "leaf");
+
+	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0)
+		return cu_error_set(CU_EINVALID, "history %s: no log leaf", path);
+	if (rc->nleaves == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 1024;
+		struct leaf *l = realloc(rc->leaves, cap * sizeof(*l));
+		if (l == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		rc->leaves = l;
+		rc->cap = cap;
+	}
+	rc->leaves[rc->nleaves].index = (uint64_t)json_integer_value(leaf);
+	if (cu_mlog_leaf_hash(rc->leaves[rc->nleaves].hash, data, len) < 0)
+		return CU_ERROR;
+	rc->nleaves++;
+	return 0;
+}
 
 static int
 replay_file(const char *commit, const char *path, const char *data, size_t len, void *payload)
@@ -368,15 +448,36 @@ replay_file(const char *commit, const char *path, const char *data, size_t len, 
 	json_t *doc;
 	int error = 0;
 
-	(void)commit;
+	if (strcmp(commit, rc->commit) != 0) {
+		if ((error = replay_end_commit(rc)) < 0)
+			return error;
+		snprintf(rc->commit, sizeof(rc->commit), "%s", commit);
+	}
+	if (strcmp(path, "log/checkpoint") == 0) {
+		char *text = NULL, *origin = NULL, *note;
+		unsigned char root[32];
+		/* the note's text is everything before its blank line */
+		if ((note = strndup(data, len)) == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		char *blank = strstr(note, "\n\n");
+		if (blank == NULL || (text = strndup(note, (size_t)(blank - note) + 1)) == NULL ||
+		    cu_checkpoint_parse(&origin, &rc->ckpt_size, root, text) < 0)
+			error = cu_error_set(CU_EINVALID, "history commit %.12s: malformed checkpoint",
+				commit);
+		else
+			error = cu_index_put_checkpoint(rc->t, rc->ckpt_size, note);
+		rc->has_ckpt = error == 0;
+		free(origin);
+		free(text);
+		free(note);
+		return error;
+	}
 	if (strncmp(path, "records/", 8) != 0 && strncmp(path, "events/", 7) != 0)
 		return 0;
 	if ((doc = json_loadb(data, len, 0, &jerr)) == NULL)
 		return cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
-	if (path[0] == 'r')
-		error = index_record(rc->a, rc->t, doc);
-	else
-		error = index_event(rc->t, doc);
+	if ((error = replay_leaf(rc, doc, data, len, path)) == 0)
+		error = path[0] == 'r' ? index_record(rc->a, rc->t, doc) : index_event(rc->t, doc);
 	json_decref(doc);
 	return error;
 }
@@ -407,7 +508,7 @@ pack_cb(const char *pack, void *payload)
 static int
 index_sync(cu_archive *a, size_t *replayed)
 {
-	struct replay_ctx rc = { a, NULL };
+	struct replay_ctx rc = { .a = a };
 	char ihead[41], hhead[CU_OID_HEX];
 	size_t n = 0;
 	int error;
@@ -425,13 +526,16 @@ index_sync(cu_archive *a, size_t *replayed)
 	if (strcmp(ihead, hhead) != 0) {
 		if ((error = cu_history_count_since(&n, a->hist, ihead[0] ? ihead : NULL)) < 0 ||
 		    (error = cu_history_replay(a->hist, ihead[0] ? ihead : NULL, replay_file, &rc)) < 0 ||
+		    (error = replay_end_commit(&rc)) < 0 ||
 		    (error = cu_index_set_head(rc.t, hhead)) < 0)
 			goto fail;
 	}
 	if (replayed)
 		*replayed = n;
+	free(rc.leaves);
 	return cu_index_commit(rc.t);
 fail:
+	free(rc.leaves);
 	cu_index_abort(rc.t);
 	return cu_error_prefix(error, "rebuilding the index");
 }
@@ -469,6 +573,48 @@ commit_files(cu_archive *a, const cu_history_file *files, size_t n, const char *
 	snprintf(email, sizeof(email), "custos@%s.invalid", a->fonds);
 	error = cu_history_commit(head, a->hist, files, n, msg, "custos", email, a->signer);
 	free(msg);
+	return error;
+}
+
+/* Commits files with the log's signed checkpoint at log_size added as
+ * log/checkpoint, and records the checkpoint, the log size and the new head
+ * in the index transaction t (which the caller commits).  Every history
+ * commit carries the checkpoint of the log as it stands after it. */
+static int
+commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
+	uint64_t log_size, const char *subject, char head[CU_OID_HEX])
+{
+	cu_mlog_store st;
+	cu_history_file *all = NULL;
+	unsigned char root[CU_MLOG_HASH];
+	char *text = NULL, *note = NULL;
+	int error;
+
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_root(root, &st, log_size)) < 0)
+		goto done;
+	if ((text = cu_checkpoint_text(a->name, log_size, root)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = cu_note_sign(&note, text, a->name, a->signer)) < 0)
+		goto done;
+	if ((all = malloc((n + 1) * sizeof(*all))) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if (n > 0)
+		memcpy(all, files, n * sizeof(*all));
+	all[n] = (cu_history_file){ "log/checkpoint", note, strlen(note) };
+	if ((error = commit_files(a, all, n + 1, subject, head)) < 0 ||
+	    (error = cu_index_put_checkpoint(t, log_size, note)) < 0 ||
+	    (error = cu_index_set_log_size(t, log_size)) < 0 ||
+	    (error = cu_index_set_head(t, head)) < 0)
+		goto done;
+done:
+	free(all);
+	free(note);
+	free(text);
 	return error;
 }
 
@@ -585,7 +731,15 @@ cu_archive_init(const char *path, const cu_archive_init_opts *o)
 	{
 		char subject[256];
 		snprintf(subject, sizeof(subject), "init: archive %.128s, fonds %.16s", a->name, a->fonds);
-		if ((error = commit_files(a, files, 2, subject, head)) < 0)
+		cu_index_txn *t = NULL;
+		/* the first commit carries the empty log's checkpoint */
+		if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
+			goto fail;
+		if ((error = commit_logged(a, t, files, 2, 0, subject, head)) < 0) {
+			cu_index_abort(t);
+			goto fail;
+		}
+		if ((error = cu_index_commit(t)) < 0)
 			goto fail;
 	}
 	if ((error = index_sync(a, NULL)) < 0 || (error = cu_fsync_dir(path)) < 0)
@@ -767,6 +921,7 @@ struct cu_ingest {
 	struct outcome *outs;        /* outcomes waiting for the batch's commit */
 	size_t nouts, cap_outs;
 	size_t batch_records, batch_dups, batch_rejected;
+	uint64_t log_size;           /* leaves in the log, this batch's included */
 	cu_ingest_stats stats;
 	char now[32];
 };
@@ -871,11 +1026,10 @@ flush_batch(cu_ingest *in)
 			"ingest: %zu receipt%s archived (%zu duplicate%s, %zu rejected)",
 			in->batch_records, in->batch_records == 1 ? "" : "s", in->batch_dups,
 			in->batch_dups == 1 ? "" : "s", in->batch_rejected);
-		if ((error = commit_files(a, in->files, in->nfiles, subject, head)) < 0)
+		if ((error = commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, subject,
+				head)) < 0)
 			goto fail;
 		in->stats.commits++;
-		if ((error = cu_index_set_head(in->txn, head)) < 0)
-			goto fail;
 		error = cu_index_commit(in->txn);
 		in->txn = NULL;
 		if (error < 0) {
@@ -912,10 +1066,14 @@ fail_nocommit:
 static int
 ensure_txn(cu_ingest *in)
 {
+	int error;
+
 	if (in->txn != NULL)
 		return 0;
 	cu_now_rfc3339(in->now);
-	return cu_index_begin(&in->txn, in->a->ix, 1);
+	if ((error = cu_index_begin(&in->txn, in->a->ix, 1)) < 0)
+		return error;
+	return cu_index_log_size(&in->log_size, in->txn);
 }
 
 /* Stores the content bytes unless an identical object is already stored. */
@@ -1024,11 +1182,12 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	{
 		char cdig[80];
 		snprintf(cdig, sizeof(cdig), "sha256:%s", cdig_hex);
-		doc = json_pack("{s:i, s:s, s:s, s:O, s:{s:s, s:I}, s:s, s:s, s:{s:s, s:I}}",
+		doc = json_pack("{s:i, s:s, s:s, s:O, s:{s:s, s:I}, s:s, s:s, s:{s:s, s:I}, s:I}",
 			"version", 1, "kind", "receipt", "ref", ref, "receipt", rec,
 			"content", "digest", cdig, "size", (json_int_t)content_len,
 			"source", source, "archived_at", in->now,
-			"archived_by", "user", a->user, "uid", (json_int_t)a->uid);
+			"archived_by", "user", a->user, "uid", (json_int_t)a->uid,
+			"leaf", (json_int_t)in->log_size);
 	}
 	if (doc == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory building the record");
@@ -1037,6 +1196,16 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	if ((error = seal_document(&text, &tlen, id_hex, doc)) < 0 ||
 	    (error = index_record(a, in->txn, doc)) < 0)
 		goto done;
+	{
+		/* the record is the log's next leaf */
+		unsigned char leaf[CU_MLOG_HASH];
+		cu_mlog_store st;
+		cu_index_mlog_store(&st, in->txn);
+		if ((error = cu_mlog_leaf_hash(leaf, text, tlen)) < 0 ||
+		    (error = cu_mlog_append(&st, in->log_size, leaf)) < 0)
+			goto done;
+		in->log_size++;
+	}
 	if ((error = record_path(path, sizeof(path), ref)) < 0)
 		goto done;
 	if (in->nfiles == in->cap_files) {
@@ -1290,7 +1459,7 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 /* Loads a record document from the history head: the index gives its ref,
  * the ref its path, and the document must carry the id asked for. */
 static int
-load_record(json_t **doc, cu_archive *a, const char *id_hex)
+load_record_raw(json_t **doc, char **raw, size_t *rawlen, cu_archive *a, const char *id_hex)
 {
 	char path[256], *text = NULL, *ref = NULL;
 	unsigned char id[32];
@@ -1317,10 +1486,21 @@ load_record(json_t **doc, cu_archive *a, const char *id_hex)
 		json_decref(*doc);
 		*doc = NULL;
 	}
+	if (error == 0 && raw != NULL) {
+		*raw = text;
+		*rawlen = len;
+		text = NULL;
+	}
 done:
 	free(ref);
 	free(text);
 	return error;
+}
+
+static int
+load_record(json_t **doc, cu_archive *a, const char *id_hex)
+{
+	return load_record_raw(doc, NULL, NULL, a, id_hex);
 }
 
 /* Replaces the resident ID number of a record document by its masked form. */
@@ -1343,23 +1523,36 @@ static int
 record_access(cu_archive *a, const char *action, json_t *records, const char *purpose,
 	int unmasked, const char *output, const char *what)
 {
-	json_t *ev;
+	json_t *ev = NULL;
 	char *text = NULL, id_hex[65], path[160], now[32], head[CU_OID_HEX], subject[256];
+	unsigned char leaf[CU_MLOG_HASH];
+	uint64_t size;
 	size_t len;
 	cu_index_txn *t = NULL;
+	cu_mlog_store st;
 	cu_history_file f;
 	int error;
 
 	if (a->mode != CU_ARCHIVE_WRITE)
 		return cu_error_set(CU_EINVALID, "recording an access needs the archive lock");
 	cu_now_rfc3339(now);
-	ev = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:I}, s:O, s:s?, s:b, s:s}",
+	if ((error = cu_index_begin(&t, a->ix, 1)) < 0 ||
+	    (error = cu_index_log_size(&size, t)) < 0)
+		goto done;
+	ev = json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:I}, s:O, s:s?, s:b, s:s, s:I}",
 		"version", 1, "kind", "access", "action", action, "at", now,
 		"by", "user", a->user, "uid", (json_int_t)a->uid, "records", records,
-		"purpose", purpose, "unmasked", unmasked, "output", output);
-	if (ev == NULL)
-		return cu_error_set(CU_ERROR, "out of memory building the access event");
+		"purpose", purpose, "unmasked", unmasked, "output", output,
+		"leaf", (json_int_t)size);
+	if (ev == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory building the access event");
+		goto done;
+	}
 	if ((error = seal_document(&text, &len, id_hex, ev)) < 0)
+		goto done;
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_leaf_hash(leaf, text, len)) < 0 ||
+	    (error = cu_mlog_append(&st, size, leaf)) < 0)
 		goto done;
 	if ((error = cu_pathf(path, sizeof(path), "events/%.4s/%.5s/%s.json", now, now + 5,
 			id_hex)) < 0)
@@ -1367,11 +1560,8 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 	f = (cu_history_file){ path, text, len };
 	snprintf(subject, sizeof(subject), "access: %s %s%s", action, what,
 		unmasked ? " (unmasked)" : "");
-	if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
-		goto done;
-	if ((error = commit_files(a, &f, 1, subject, head)) < 0)
-		goto done;
-	if ((error = index_event(t, ev)) < 0 || (error = cu_index_set_head(t, head)) < 0)
+	if ((error = index_event(t, ev)) < 0 ||
+	    (error = commit_logged(a, t, &f, 1, size + 1, subject, head)) < 0)
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
@@ -1566,6 +1756,174 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 done:
 	json_decref(sc.unmasked);
 	json_decref(sc.hits);
+	return error;
+}
+
+/* ---- the tamper-evident log ---------------------------------------------------------- */
+
+int
+cu_archive_checkpoint(char **note, cu_archive *a)
+{
+	size_t len;
+
+	return cu_history_read(note, &len, a->hist, NULL, "log/checkpoint");
+}
+
+/* The raw Ed25519 key of "ssh-ed25519 <base64 of string "ssh-ed25519" ‖
+ * string key>". */
+static int
+ssh_pub_raw(unsigned char pub[CU_ED25519_PUB], const char *line)
+{
+	static const unsigned char prefix[] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2',
+		'5', '5', '1', '9', 0, 0, 0, 32 };
+	unsigned char blob[64];
+	const char *b64 = strchr(line, ' ');
+	size_t n;
+
+	if (b64 == NULL || (n = strcspn(b64 + 1, " \n")) != 68 ||
+	    EVP_DecodeBlock(blob, (const unsigned char *)b64 + 1, 68) != 51 ||
+	    memcmp(blob, prefix, sizeof(prefix)) != 0)
+		return cu_error_set(CU_EINVALID, "archive.json: signing_key is not an Ed25519 key");
+	memcpy(pub, blob + sizeof(prefix), CU_ED25519_PUB);
+	return 0;
+}
+
+char *
+cu_archive_vkey(cu_archive *a)
+{
+	unsigned char pub[CU_ED25519_PUB];
+
+	if (ssh_pub_raw(pub, a->signing_key) < 0)
+		return NULL;
+	return cu_note_vkey(a->name, pub);
+}
+
+void
+cu_proof_clear(cu_proof *p)
+{
+	free(p->checkpoint);
+	free(p->text);
+	free(p->document);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The latest log size, or checks that size has a checkpoint; fills the
+ * checkpoint note and root of that size. */
+static int
+proof_target(cu_proof *p, cu_index_txn *t, uint64_t size)
+{
+	char *origin = NULL, *text = NULL, *blank;
+	uint64_t got;
+	int error;
+
+	if (size == 0 && (error = cu_index_log_size(&size, t)) < 0)
+		return error;
+	if ((error = cu_index_get_checkpoint(&p->checkpoint, t, size)) < 0)
+		return error;
+	p->size = size;
+	if ((blank = strstr(p->checkpoint, "\n\n")) == NULL ||
+	    (text = strndup(p->checkpoint, (size_t)(blank - p->checkpoint) + 1)) == NULL ||
+	    cu_checkpoint_parse(&origin, &got, p->root, text) < 0 || got != size)
+		error = cu_error_set(CU_EINVALID, "the stored checkpoint of size %llu is malformed",
+			(unsigned long long)size);
+	free(origin);
+	free(text);
+	return error;
+}
+
+int
+cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
+{
+	char id_hex[65];
+	json_t *doc = NULL, *leaf;
+	cu_index_txn *t = NULL;
+	cu_mlog_store st;
+	unsigned char root[CU_MLOG_HASH];
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
+	    (error = load_record_raw(&doc, &out->document, &out->document_len, a, id_hex)) < 0)
+		goto done;
+	leaf = json_object_get(doc, "leaf");
+	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0) {
+		error = cu_error_set(CU_EINVALID, "record %s has no log leaf", id_hex);
+		goto done;
+	}
+	out->index = (uint64_t)json_integer_value(leaf);
+	if ((error = cu_mlog_leaf_hash(out->leaf, out->document, out->document_len)) < 0 ||
+	    (error = record_path(out->history_path, sizeof(out->history_path),
+			jstr(doc, "ref") ? jstr(doc, "ref") : "")) < 0)
+		goto done;
+	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 || (error = proof_target(out, t, size)) < 0)
+		goto done;
+	if (out->index >= out->size) {
+		error = cu_error_set(CU_EINVALID, "record %s is leaf %llu, not in a log of size %llu",
+			id_hex, (unsigned long long)out->index, (unsigned long long)out->size);
+		goto done;
+	}
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_inclusion(out->path, &out->n, &st, out->index, out->size)) < 0 ||
+	    (error = cu_mlog_root(root, &st, out->size)) < 0)
+		goto done;
+	/* the index and the signed checkpoint must agree, or the proof is void */
+	if (memcmp(root, out->root, CU_MLOG_HASH) != 0) {
+		error = cu_error_set(CU_EINVALID, "the index's log root at size %llu differs from "
+			"the signed checkpoint; run custos verify", (unsigned long long)out->size);
+		goto done;
+	}
+	if ((error = cu_mlog_verify_inclusion(out->leaf, out->index, out->size,
+			(const unsigned char (*)[CU_MLOG_HASH])out->path, out->n, out->root)) < 0) {
+		cu_error_prefix(error, "record %s is not in the log as stored", id_hex);
+		goto done;
+	}
+	if ((out->text = cu_proof_inclusion_text(out->index,
+			(const unsigned char (*)[32])out->path, out->n, out->checkpoint)) == NULL)
+		error = cu_error_set(CU_ERROR, "out of memory");
+done:
+	if (t)
+		cu_index_abort(t);
+	json_decref(doc);
+	if (error < 0)
+		cu_proof_clear(out);
+	return error;
+}
+
+int
+cu_archive_prove_consistency(cu_proof *out, cu_archive *a, uint64_t m, uint64_t n)
+{
+	cu_index_txn *t = NULL;
+	cu_mlog_store st;
+	unsigned char root[CU_MLOG_HASH];
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 || (error = proof_target(out, t, n)) < 0)
+		goto done;
+	if (m == 0 || m > out->size) {
+		error = cu_error_set(CU_EINVALID, "consistency needs 0 < M <= N (N is %llu)",
+			(unsigned long long)out->size);
+		goto done;
+	}
+	out->index = m;
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_consistency(out->path, &out->n, &st, m, out->size)) < 0 ||
+	    (error = cu_mlog_root(out->old_root, &st, m)) < 0 ||
+	    (error = cu_mlog_root(root, &st, out->size)) < 0)
+		goto done;
+	if (memcmp(root, out->root, CU_MLOG_HASH) != 0) {
+		error = cu_error_set(CU_EINVALID, "the index's log root at size %llu differs from "
+			"the signed checkpoint; run custos verify", (unsigned long long)out->size);
+		goto done;
+	}
+	if ((out->text = cu_proof_consistency_text(m, (const unsigned char (*)[32])out->path,
+			out->n, out->checkpoint)) == NULL)
+		error = cu_error_set(CU_ERROR, "out of memory");
+done:
+	if (t)
+		cu_index_abort(t);
+	if (error < 0)
+		cu_proof_clear(out);
 	return error;
 }
 

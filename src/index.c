@@ -40,6 +40,7 @@
 
 #include "custos/error.h"
 #include "custos/index.h"
+#include "custos/mlog.h"
 #include "custos/util.h"
 
 #define INDEX_VERSION "1"
@@ -52,7 +53,7 @@
 
 enum {
 	DB_META, DB_REC, DB_REF, DB_RKEY, DB_CONTENT, DB_TIME, DB_PERSON,
-	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_COUNT
+	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_MLOG, DB_CKPT, DB_COUNT
 };
 
 static const struct {
@@ -72,6 +73,8 @@ static const struct {
 	[DB_OBJLOC]  = { "objloc",  0 },
 	[DB_PACKS]   = { "packs",   0 },
 	[DB_EVENTS]  = { "events",  MDB_DUPSORT | MDB_DUPFIXED },
+	[DB_MLOG]    = { "mlog",    0 },
+	[DB_CKPT]    = { "ckpt",    0 },
 };
 
 /* Scratch space for the tokenizer, reused across calls so that indexing a
@@ -1481,4 +1484,132 @@ done:
 	if (total != NULL)
 		*total = delivered;
 	return error;
+}
+
+/* ---- the Merkle log ------------------------------------------------------ */
+
+/* Node keys are level ‖ index (big-endian), so each level fills in order. */
+static void
+mlog_key(unsigned char key[9], unsigned level, uint64_t index)
+{
+	key[0] = (unsigned char)level;
+	for (int i = 0; i < 8; i++)
+		key[1 + i] = (unsigned char)(index >> (56 - 8 * i));
+}
+
+static int
+mlog_get(void *ctx, unsigned level, uint64_t index, unsigned char out[32])
+{
+	cu_index_txn *t = ctx;
+	unsigned char key[9];
+	MDB_val k = { sizeof(key), key }, v;
+	int rc;
+
+	mlog_key(key, level, index);
+	rc = mdb_get(t->txn, t->ix->dbi[DB_MLOG], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return cu_error_set(CU_ENOTFOUND, "log node (%u, %llu) is not in the index", level,
+			(unsigned long long)index);
+	if (rc != 0)
+		return lmdb_error(rc, "reading log node");
+	if (v.mv_size != 32)
+		return damaged("a log node is not 32 bytes");
+	memcpy(out, v.mv_data, 32);
+	return 0;
+}
+
+static int
+mlog_put(void *ctx, unsigned level, uint64_t index, const unsigned char hash[32])
+{
+	cu_index_txn *t = ctx;
+	unsigned char key[9];
+	MDB_val k = { sizeof(key), key }, v = { 32, (void *)hash };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	mlog_key(key, level, index);
+	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_MLOG], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing log node");
+	return 0;
+}
+
+void
+cu_index_mlog_store(cu_mlog_store *out, cu_index_txn *t)
+{
+	out->get = mlog_get;
+	out->put = mlog_put;
+	out->ctx = t;
+}
+
+int
+cu_index_log_size(uint64_t *size, cu_index_txn *t)
+{
+	MDB_val k = { 8, "log_size" }, v;
+	int rc;
+
+	*size = 0;
+	rc = mdb_get(t->txn, t->ix->dbi[DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return lmdb_error(rc, "reading log size");
+	if (v.mv_size != 8)
+		return damaged("log size is not 8 bytes");
+	*size = get_u64le(v.mv_data);
+	return 0;
+}
+
+int
+cu_index_set_log_size(cu_index_txn *t, uint64_t size)
+{
+	unsigned char buf[8];
+	MDB_val k = { 8, "log_size" }, v = { 8, buf };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	put_u64le(buf, size);
+	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_META], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing log size");
+	return 0;
+}
+
+int
+cu_index_put_checkpoint(cu_index_txn *t, uint64_t size, const char *note)
+{
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v = { strlen(note), (void *)note };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	for (int i = 0; i < 8; i++)
+		key[i] = (unsigned char)(size >> (56 - 8 * i));
+	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_CKPT], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing checkpoint");
+	return 0;
+}
+
+int
+cu_index_get_checkpoint(char **note, cu_index_txn *t, uint64_t size)
+{
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	*note = NULL;
+	for (int i = 0; i < 8; i++)
+		key[i] = (unsigned char)(size >> (56 - 8 * i));
+	rc = mdb_get(t->txn, t->ix->dbi[DB_CKPT], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return cu_error_set(CU_ENOTFOUND, "no checkpoint of size %llu (checkpoints are made "
+			"at each commit)", (unsigned long long)size);
+	if (rc != 0)
+		return lmdb_error(rc, "reading checkpoint");
+	if ((*note = malloc(v.mv_size + 1)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(*note, v.mv_data, v.mv_size);
+	(*note)[v.mv_size] = '\0';
+	return 0;
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "custos/mlog.h"
+
 typedef struct cu_archive cu_archive;
 
 typedef struct cu_archive_init_opts {
@@ -148,6 +150,42 @@ typedef struct cu_get_opts {
  * recorded, nothing is returned.  Needs WRITE. */
 int cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len);
+
+/* ---- the tamper-evident log -------------------------------------------- */
+
+/* The latest signed checkpoint (a C2SP signed note), read from the history
+ * head's log/checkpoint (new string). */
+int cu_archive_checkpoint(char **note, cu_archive *a);
+
+/* The signed-note verifier key of the archive's key, "<name>+<id>+<key>"
+ * (new string). */
+char *cu_archive_vkey(cu_archive *a);
+
+/* An inclusion or consistency proof.  cu_proof_clear frees its strings. */
+typedef struct cu_proof {
+	uint64_t index;           /* inclusion: the leaf; consistency: the old size */
+	uint64_t size;            /* the tree size proved against */
+	unsigned char leaf[CU_MLOG_HASH];  /* inclusion: the leaf hash */
+	unsigned char root[CU_MLOG_HASH];  /* the root at size */
+	unsigned char old_root[CU_MLOG_HASH]; /* consistency: the root at index */
+	unsigned char path[CU_MLOG_MAX_PROOF][CU_MLOG_HASH];
+	size_t n;
+	char *checkpoint;         /* the signed checkpoint note of size */
+	char *text;               /* the proof in text form (docs/proofs.md) */
+	char *document;           /* inclusion: the exact bytes of the logged entry */
+	size_t document_len;
+	char history_path[256];   /* inclusion: where history.git holds that entry */
+} cu_proof;
+
+/* The inclusion proof of a record (KEY as for get) in the log of `size`
+ * leaves (0 = the latest), which must be a size some commit ended at. */
+int cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size);
+
+/* The consistency proof between log sizes m and n (n 0 = the latest); n must
+ * be a checkpointed size. */
+int cu_archive_prove_consistency(cu_proof *out, cu_archive *a, uint64_t m, uint64_t n);
+
+void cu_proof_clear(cu_proof *p);
 
 /* ---- keys ------------------------------------------------------------- */
 

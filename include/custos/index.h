@@ -23,6 +23,9 @@
  *   objloc   content digest[32] -> pack name NUL ‖ offset u64 LE ‖ size u64 LE
  *   packs    pack file name -> "" (packs whose members are in objloc)
  *   events   record id[32] -> time_be[8] ‖ event id[32]   (dupsort, dupfixed)
+ *   mlog     level[1] ‖ index[8 BE] -> hash[32]           (Merkle log nodes, mlog.h)
+ *   ckpt     tree size[8 BE] -> signed checkpoint note    (one per history commit)
+ *   meta     also "log_size" -> u64 LE, the number of log leaves
  * time_be is the record's time (epoch seconds, offset by 2^63 so that the
  * big-endian bytes sort in time order, negatives included).
  */
@@ -119,6 +122,19 @@ int cu_index_put_pack(cu_index_txn *t, const char *pack);
 /* Events about a record (access and others), newest last. */
 int cu_index_put_event(cu_index_txn *t, const unsigned char record_id[32],
 	int64_t time, const unsigned char event_id[32]);
+
+/* The Merkle log's node store, bound to a transaction (write for appends). */
+struct cu_mlog_store;
+void cu_index_mlog_store(struct cu_mlog_store *out, cu_index_txn *t);
+
+/* Number of leaves in the log (0 when none). */
+int cu_index_log_size(uint64_t *size, cu_index_txn *t);
+int cu_index_set_log_size(cu_index_txn *t, uint64_t size);
+
+/* The signed checkpoint note of a tree size (CU_ENOTFOUND when no commit
+ * ended at that size). */
+int cu_index_put_checkpoint(cu_index_txn *t, uint64_t size, const char *note);
+int cu_index_get_checkpoint(char **note, cu_index_txn *t, uint64_t size);
 
 /* Splits text into index tokens: ASCII letters and digits as words,
  * case-folded (a-z0-9, at least 1 character, at most 64); runs of CJK

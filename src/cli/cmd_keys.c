@@ -9,11 +9,12 @@
 static void
 help(void)
 {
-	printf("usage: custos [-A DIR] keys [--public] [--allowed-signers]\n\n"
+	printf("usage: custos [-A DIR] keys [--public] [--allowed-signers] [--vkey]\n\n"
 		"  --public            the archive's Ed25519 signing key, OpenSSH form\n"
 		"  --allowed-signers   the line for git's gpg.ssh.allowedSignersFile, so that\n"
 		"                      `git verify-commit` checks every history commit\n"
-		"Without options, both, labelled.\n");
+		"  --vkey              the signed-note verifier key of the log's checkpoints\n"
+		"Without options, the first two, labelled.\n");
 }
 
 int
@@ -22,8 +23,9 @@ cmd_keys(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "public", no_argument, NULL, 'p' },
 		{ "allowed-signers", no_argument, NULL, 's' },
+		{ "vkey", no_argument, NULL, 'v' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	int pub = 0, signers = 0, opt, r;
+	int pub = 0, signers = 0, vkey = 0, opt, r;
 	cu_archive *a;
 	char *line;
 
@@ -36,6 +38,7 @@ cmd_keys(struct cli *c, int argc, char **argv)
 		switch (opt) {
 		case 'p': pub = 1; break;
 		case 's': signers = 1; break;
+		case 'v': vkey = 1; break;
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("keys", "bad option");
 		}
@@ -44,6 +47,17 @@ cmd_keys(struct cli *c, int argc, char **argv)
 		return cli_usage("keys", "unexpected argument %s", argv[optind]);
 	if ((a = cli_open(c, CU_ARCHIVE_READ)) == NULL)
 		return EXIT_USAGE;
+	if (vkey) {
+		/* alone, or with the others labelled */
+		if ((line = cu_archive_vkey(a)) == NULL)
+			goto fail;
+		printf(pub || signers ? "note verifier:   %s\n" : "%s\n", line);
+		free(line);
+		if (!pub && !signers) {
+			cu_archive_free(a);
+			return EXIT_DONE;
+		}
+	}
 	if (pub || !signers) {
 		if ((line = cu_archive_public_key(a)) == NULL)
 			goto fail;

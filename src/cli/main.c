@@ -21,7 +21,9 @@ static const struct command {
 	{ "ingest", cmd_ingest, "archive receipts from files, folders or standard input" },
 	{ "search", cmd_search, "find records by person, organisation, service, time, words" },
 	{ "get",    cmd_get,    "retrieve a record or its content (the access is recorded)" },
-	{ "keys",   cmd_keys,   "print the archive's public key and allowed-signers line" },
+	{ "keys",   cmd_keys,   "print the archive's public key, allowed-signers line, note key" },
+	{ "checkpoint", cmd_checkpoint, "print the log's latest signed checkpoint" },
+	{ "prove",  cmd_prove,  "inclusion proof of a record, or consistency between log sizes" },
 };
 
 static void
@@ -31,7 +33,7 @@ usage(FILE *f)
 		"The archive is -A DIR / --archive DIR, else $CUSTOS_ARCHIVE, else %s.\n\n"
 		"commands:\n", CLI_DEFAULT_ARCHIVE);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n`custos COMMAND --help` describes a command; man custos for everything.\n"
 		"exit status: 0 done, 1 problems found (some input rejected), 2 usage or system error\n");
 }

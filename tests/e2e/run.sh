@@ -218,6 +218,51 @@ leak=""; for id in $ALL_IDS; do grep -q "$id" "$T/index.dump" && leak="$leak $id
 expect_eq "no ID number in clear in the index" "$leak" ""
 expect_nomatch "no ID number in commit messages" "$(git --git-dir="$A/history.git" log --format=%B main)" "$(echo $ALL_IDS | tr ' ' '|')"
 
+echo "== tamper-evident log: checkpoints and proofs anyone can check"
+VP=$(realpath "${VERIFY_PROOF:-build/verify_proof}")
+G="git -c core.quotePath=false --git-dir=$A/history.git"
+c keys --vkey > "$T/vkey"
+expect_match "verifier key" "$(cat "$T/vkey")" '^test\.custos/SI01\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$'
+c checkpoint > "$T/ckpt"
+expect_eq "checkpoint line 1: the origin" "$(sed -n 1p "$T/ckpt")" "test.custos/SI01"
+expect_match "checkpoint line 2: the tree size" "$(sed -n 2p "$T/ckpt")" '^[1-9][0-9]*$'
+expect_match "checkpoint line 3: the root" "$(sed -n 3p "$T/ckpt")" '^[A-Za-z0-9+/]{43}=$'
+expect_eq "checkpoint line 4: blank" "$(sed -n 4p "$T/ckpt")" ""
+expect_match "checkpoint line 5: the signature" "$(sed -n 5p "$T/ckpt")" '^— test\.custos/SI01 [A-Za-z0-9+/]{91}=$'
+missing=0; for commit in $($G rev-list main); do $G cat-file -e "$commit:log/checkpoint" 2>/dev/null || missing=$((missing + 1)); done
+expect_eq "every commit carries a checkpoint" "$missing" 0
+leaves=$($G ls-tree -r --name-only main | grep -cE '^(records|events)/')
+expect_eq "the log holds every record and event" "$(sed -n 2p "$T/ckpt")" "$leaves"
+expect_eq "the first commit's checkpoint is the empty log" "$($G show "$($G rev-list --max-parents=0 main):log/checkpoint" | sed -n 2,3p | tr '\n' ' ')" "0 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= "
+nbad=0
+for ref in "$REF1" SI01-SB·2026-D10-JF-000001 SI01-SB·2026-Y-DJ-000001; do
+	c prove "$ref" > "$T/proof" 2>"$T/err" || nbad=$((nbad + 1))
+	path=$(c prove --json "$ref" | sed 's/.*"history_path":"\([^"]*\)".*/\1/')
+	$G show "main:$path" > "$T/doc"
+	"$VP" inclusion "$(cat "$T/vkey")" "$T/proof" "$T/doc" >/dev/null || nbad=$((nbad + 1))
+done
+expect_eq "the independent verifier accepts inclusion proofs" "$nbad" 0
+expect_eq "proof text form, line 1" "$(sed -n 1p "$T/proof")" "c2sp.org/tlog-proof@v1"
+expect_match "proof text form, line 2" "$(sed -n 2p "$T/proof")" '^index [0-9]+$'
+sed 's/"summary":"/"summary":"x/' "$T/doc" > "$T/doc.bad"
+expect_status "an altered document is refused" 1 "$VP" inclusion "$(cat "$T/vkey")" "$T/proof" "$T/doc.bad"
+awk 'NR == 3 { $0 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" } { print }' "$T/proof" > "$T/proof.bad"
+expect_status "an altered proof is refused" 1 "$VP" inclusion "$(cat "$T/vkey")" "$T/proof.bad" "$T/doc"
+c -A "$T/other" init --fonds SI09 >/dev/null && c -A "$T/other" keys --vkey > "$T/vkey.other"
+expect_status "a proof under another key is refused" 1 "$VP" inclusion "$(cat "$T/vkey.other")" "$T/proof" "$T/doc"
+old_commit=$($G rev-list main | sed -n 8p)
+$G show "$old_commit:log/checkpoint" > "$T/old.ckpt"
+old_size=$(sed -n 2p "$T/old.ckpt")
+c prove "$REF1" --size "$old_size" > "$T/proof.old"
+path=$(c prove --json "$REF1" | sed 's/.*"history_path":"\([^"]*\)".*/\1/'); $G show "main:$path" > "$T/doc"
+check "inclusion at an older checkpoint" "$VP" inclusion "$(cat "$T/vkey")" "$T/proof.old" "$T/doc"
+expect_status "a size without a checkpoint is refused" 2 c prove "$REF1" --size $((old_size + 100000))
+c prove --consistency "$old_size" > "$T/cons"
+check "consistency from a kept old checkpoint" "$VP" consistency "$(cat "$T/vkey")" "$T/old.ckpt" "$T/cons"
+sed '3s/^./B/' "$T/old.ckpt" > "$T/old.bad"
+expect_status "a forged old checkpoint is refused" 1 "$VP" consistency "$(cat "$T/vkey")" "$T/old.bad" "$T/cons"
+expect_match "json proof" "$(c prove --json --consistency 1)" '^\{"type":"consistency","old_size":1,"tree_size":[0-9]+,'
+
 echo "== lock, readers alongside a writer"
 exec 9>"$A/lock"
 flock -x 9
