@@ -87,7 +87,7 @@ build/obj/conf.o build/san/conf.o: conf/archive.conf
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof $(UNIT_BIN) build/san/fuzz_replay_receipt
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
 unit: $(UNIT_BIN)
@@ -105,12 +105,19 @@ build/verify_proof: tests/tools/verify_proof.c
 	@echo "  CC      $<"
 	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
 
+# damages an index on purpose, for the tamper tests
+build/lmdb_edit: tests/tools/lmdb_edit.c
+	@mkdir -p build
+	@echo "  CC      $<"
+	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -llmdb
+
 build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-e2e: custos build/gen_receipts build/verify_proof
+e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/run.sh ./custos
+	bash tests/e2e/tamper.sh ./custos
 
 demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts

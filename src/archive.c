@@ -27,27 +27,10 @@
 #include "custos/record.h"
 #include "custos/sig.h"
 #include "custos/util.h"
+#include "archive_int.h"
 
 #define ARCHIVE_FORMAT 1
 
-struct cu_archive {
-	char path[3800];
-	int mode;
-	int lock_fd;
-	char name[160];
-	char fonds[32];
-	char signing_key[128];      /* "ssh-ed25519 AAAA…" from archive.json */
-	cu_conf *conf;
-	cu_cas *cas;
-	cu_history *hist;
-	cu_index *ix;
-	cu_signer *signer;          /* writers only */
-	unsigned char hmac[CU_HMAC_KEY_LEN];
-	int have_hmac;
-	char user[128];
-	unsigned long uid;
-	int index_behind;           /* a reader found the index behind the history */
-};
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -114,8 +97,8 @@ check_name(const char *name)
 
 /* Canonical text of a document and its id (hex SHA-256 of the canonical
  * form without "id"), then the final text with the id set. */
-static int
-seal_document(char **text, size_t *len, char id_hex[65], json_t *doc)
+int
+arc_seal_document(char **text, size_t *len, char id_hex[65], json_t *doc)
 {
 	unsigned char id[32];
 	char *body = NULL;
@@ -134,8 +117,8 @@ seal_document(char **text, size_t *len, char id_hex[65], json_t *doc)
 	return cu_canon(text, len, doc);
 }
 
-static const char *
-jstr(const json_t *o, const char *key)
+const char *
+arc_jstr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
@@ -145,8 +128,8 @@ jstr(const json_t *o, const char *key)
  * Records are shelved by class and item number, as an archivist would, so a
  * batch rewrites only the few folders it adds to and the cost of a commit does
  * not grow with the archive (an id-based fan-out rewrites every folder). */
-static int
-record_path(char *out, size_t outsz, const char *ref)
+int
+arc_record_path(char *out, size_t outsz, const char *ref)
 {
 	const char *dash = strrchr(ref, '-');
 
@@ -236,27 +219,37 @@ receipt_summary(const json_t *doc)
 {
 	const json_t *r = json_object_get(doc, "receipt");
 	const json_t *subj = json_object_get(r, "subject");
-	const char *kind = jstr(subj, "kind");
+	const char *kind = arc_jstr(subj, "kind");
 	char masked[19];
 	json_t *s, *subject;
 
 	if (kind != NULL && strcmp(kind, "person") == 0) {
-		cu_idno_mask(masked, jstr(subj, "id_no") ? jstr(subj, "id_no") : "");
+		cu_idno_mask(masked, arc_jstr(subj, "id_no") ? arc_jstr(subj, "id_no") : "");
 		subject = json_pack("{s:s, s:s, s:s?}", "kind", "person", "id", masked,
-			"name", jstr(subj, "name"));
+			"name", arc_jstr(subj, "name"));
 	} else {
-		subject = json_pack("{s:s, s:s?, s:s?}", "kind", "org", "id", jstr(subj, "uscc"),
-			"name", jstr(subj, "name"));
+		subject = json_pack("{s:s, s:s?, s:s?}", "kind", "org", "id", arc_jstr(subj, "uscc"),
+			"name", arc_jstr(subj, "name"));
 	}
 	s = json_pack("{s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:o, s:s?}",
-		"id", jstr(doc, "id"), "ref", jstr(doc, "ref"), "kind", "receipt",
-		"time", jstr(r, "issued_at"), "service", jstr(r, "service"),
-		"insurance", jstr(r, "insurance"), "channel", jstr(r, "channel"),
-		"agency", jstr(r, "agency"), "operator", jstr(r, "operator"),
-		"subject", subject, "summary", jstr(r, "summary"));
+		"id", arc_jstr(doc, "id"), "ref", arc_jstr(doc, "ref"), "kind", "receipt",
+		"time", arc_jstr(r, "issued_at"), "service", arc_jstr(r, "service"),
+		"insurance", arc_jstr(r, "insurance"), "channel", arc_jstr(r, "channel"),
+		"agency", arc_jstr(r, "agency"), "operator", arc_jstr(r, "operator"),
+		"subject", subject, "summary", arc_jstr(r, "summary"));
 	if (s != NULL && json_object_get(r, "amount_fen") != NULL)
 		json_object_set(s, "amount_fen", json_object_get(r, "amount_fen"));
 	return s;
+}
+
+char *
+arc_summary_json(const json_t *doc)
+{
+	json_t *summary = receipt_summary(doc);
+	char *text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
+
+	json_decref(summary);
+	return text;
 }
 
 /* Puts a record document into the index: the same code serves the write
@@ -266,8 +259,8 @@ index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 {
 	const json_t *r = json_object_get(doc, "receipt");
 	const json_t *subj = json_object_get(r, "subject");
-	const char *ref = jstr(doc, "ref"), *idh = jstr(doc, "id");
-	const char *content = jstr(json_object_get(doc, "content"), "digest");
+	const char *ref = arc_jstr(doc, "ref"), *idh = arc_jstr(doc, "id");
+	const char *content = arc_jstr(json_object_get(doc, "content"), "digest");
 	cu_index_entry e;
 	cu_time tm;
 	json_t *summary = NULL;
@@ -278,7 +271,7 @@ index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 	memset(&e, 0, sizeof(e));
 	if (ref == NULL || idh == NULL || r == NULL || cu_unhex(e.id, 32, idh) < 0)
 		return cu_error_set(CU_EINVALID, "record document without id, ref or receipt");
-	if ((error = cu_time_parse(&tm, jstr(r, "issued_at") ? jstr(r, "issued_at") : "")) < 0)
+	if ((error = cu_time_parse(&tm, arc_jstr(r, "issued_at") ? arc_jstr(r, "issued_at") : "")) < 0)
 		return cu_error_prefix(error, "record %s: issued_at", ref);
 	e.ref = ref;
 	e.time = tm.epoch;
@@ -286,19 +279,19 @@ index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 	if (content != NULL && strncmp(content, "sha256:", 7) == 0 &&
 	    cu_unhex(e.content, 32, content + 7) == 0)
 		e.has_content = 1;
-	if (jstr(subj, "id_no") != NULL) {
-		if ((error = person_key(e.person, a, jstr(subj, "id_no"))) < 0)
+	if (arc_jstr(subj, "id_no") != NULL) {
+		if ((error = person_key(e.person, a, arc_jstr(subj, "id_no"))) < 0)
 			return error;
 		e.has_person = 1;
 	}
-	e.org = jstr(subj, "uscc");
-	e.service = jstr(r, "service");
-	e.insurance = jstr(r, "insurance");
-	e.channel = jstr(r, "channel");
-	e.operator_ = jstr(r, "operator");
-	e.agency = jstr(r, "agency");
-	text = cu_asprintf("%s %s", jstr(r, "summary") ? jstr(r, "summary") : "",
-		jstr(subj, "name") ? jstr(subj, "name") : "");
+	e.org = arc_jstr(subj, "uscc");
+	e.service = arc_jstr(r, "service");
+	e.insurance = arc_jstr(r, "insurance");
+	e.channel = arc_jstr(r, "channel");
+	e.operator_ = arc_jstr(r, "operator");
+	e.agency = arc_jstr(r, "agency");
+	text = cu_asprintf("%s %s", arc_jstr(r, "summary") ? arc_jstr(r, "summary") : "",
+		arc_jstr(subj, "name") ? arc_jstr(subj, "name") : "");
 	rkey = cu_receipt_key(r);
 	if (text == NULL || rkey == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
@@ -309,8 +302,7 @@ index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 	if ((error = cu_canon_digest(digest_hex, r)) < 0 ||
 	    (error = cu_unhex(e.rkey_digest, 32, digest_hex)) < 0)
 		goto done;
-	if ((summary = receipt_summary(doc)) == NULL ||
-	    (sjson = json_dumps(summary, JSON_COMPACT | JSON_ENSURE_ASCII * 0)) == NULL) {
+	if ((sjson = arc_summary_json(doc)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
@@ -344,13 +336,13 @@ index_event(cu_index_txn *t, const json_t *doc)
 	json_t *v;
 	int error;
 
-	if (cu_unhex(eid, 32, jstr(doc, "id") ? jstr(doc, "id") : "") < 0)
+	if (cu_unhex(eid, 32, arc_jstr(doc, "id") ? arc_jstr(doc, "id") : "") < 0)
 		return cu_error_set(CU_EINVALID, "event document without id");
-	if ((error = cu_time_parse(&tm, jstr(doc, "at") ? jstr(doc, "at") : "")) < 0)
-		return cu_error_prefix(error, "event %s: at", jstr(doc, "id"));
+	if ((error = cu_time_parse(&tm, arc_jstr(doc, "at") ? arc_jstr(doc, "at") : "")) < 0)
+		return cu_error_prefix(error, "event %s: at", arc_jstr(doc, "id"));
 	json_array_foreach(recs, i, v) {
-		if (cu_unhex(rid, 32, jstr(v, "id") ? jstr(v, "id") : "") < 0)
-			return cu_error_set(CU_EINVALID, "event %s: bad record id", jstr(doc, "id"));
+		if (cu_unhex(rid, 32, arc_jstr(v, "id") ? arc_jstr(v, "id") : "") < 0)
+			return cu_error_set(CU_EINVALID, "event %s: bad record id", arc_jstr(doc, "id"));
 		if ((error = cu_index_put_event(t, rid, tm.epoch, eid)) < 0)
 			return error;
 	}
@@ -505,8 +497,8 @@ pack_cb(const char *pack, void *payload)
 /* Replays commits the index has not seen and registers packs it does not
  * know, in one write transaction.  *replayed (may be NULL) tells how many
  * commits were replayed. */
-static int
-index_sync(cu_archive *a, size_t *replayed)
+int
+arc_index_sync(cu_archive *a, size_t *replayed)
 {
 	struct replay_ctx rc = { .a = a };
 	char ihead[41], hhead[CU_OID_HEX];
@@ -524,6 +516,12 @@ index_sync(cu_archive *a, size_t *replayed)
 	if ((error = cu_cas_list_packs(a->cas, pack_cb, &rc)) < 0)
 		goto fail;
 	if (strcmp(ihead, hhead) != 0) {
+		if (ihead[0] && cu_history_count_since(&n, a->hist, ihead) < 0) {
+			error = cu_error_set(CU_EINVALID, "the index reflects commit %.12s, which is not "
+				"in the history (rolled back or rewritten?): run custos verify, then "
+				"custos reindex", ihead);
+			goto fail;
+		}
 		if ((error = cu_history_count_since(&n, a->hist, ihead[0] ? ihead : NULL)) < 0 ||
 		    (error = cu_history_replay(a->hist, ihead[0] ? ihead : NULL, replay_file, &rc)) < 0 ||
 		    (error = replay_end_commit(&rc)) < 0 ||
@@ -580,19 +578,24 @@ commit_files(cu_archive *a, const cu_history_file *files, size_t n, const char *
  * log/checkpoint, and records the checkpoint, the log size and the new head
  * in the index transaction t (which the caller commits).  Every history
  * commit carries the checkpoint of the log as it stands after it. */
-static int
-commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
-	uint64_t log_size, const char *subject, char head[CU_OID_HEX])
+int
+arc_commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
+	uint64_t log_size, const unsigned char *given_root, const char *subject,
+	char head[CU_OID_HEX])
 {
 	cu_mlog_store st;
 	cu_history_file *all = NULL;
 	unsigned char root[CU_MLOG_HASH];
 	char *text = NULL, *note = NULL;
-	int error;
+	int error = 0;
 
-	cu_index_mlog_store(&st, t);
-	if ((error = cu_mlog_root(root, &st, log_size)) < 0)
-		goto done;
+	if (given_root != NULL) {
+		memcpy(root, given_root, CU_MLOG_HASH);
+	} else {
+		cu_index_mlog_store(&st, t);
+		if ((error = cu_mlog_root(root, &st, log_size)) < 0)
+			goto done;
+	}
 	if ((text = cu_checkpoint_text(a->name, log_size, root)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
@@ -606,10 +609,12 @@ commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size
 	if (n > 0)
 		memcpy(all, files, n * sizeof(*all));
 	all[n] = (cu_history_file){ "log/checkpoint", note, strlen(note) };
-	if ((error = commit_files(a, all, n + 1, subject, head)) < 0 ||
-	    (error = cu_index_put_checkpoint(t, log_size, note)) < 0 ||
-	    (error = cu_index_set_log_size(t, log_size)) < 0 ||
-	    (error = cu_index_set_head(t, head)) < 0)
+	if ((error = commit_files(a, all, n + 1, subject, head)) < 0)
+		goto done;
+	if (t != NULL &&
+	    ((error = cu_index_put_checkpoint(t, log_size, note)) < 0 ||
+	     (error = cu_index_set_log_size(t, log_size)) < 0 ||
+	     (error = cu_index_set_head(t, head)) < 0))
 		goto done;
 done:
 	free(all);
@@ -735,14 +740,14 @@ cu_archive_init(const char *path, const cu_archive_init_opts *o)
 		/* the first commit carries the empty log's checkpoint */
 		if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
 			goto fail;
-		if ((error = commit_logged(a, t, files, 2, 0, subject, head)) < 0) {
+		if ((error = arc_commit_logged(a, t, files, 2, 0, NULL, subject, head)) < 0) {
 			cu_index_abort(t);
 			goto fail;
 		}
 		if ((error = cu_index_commit(t)) < 0)
 			goto fail;
 	}
-	if ((error = index_sync(a, NULL)) < 0 || (error = cu_fsync_dir(path)) < 0)
+	if ((error = arc_index_sync(a, NULL)) < 0 || (error = cu_fsync_dir(path)) < 0)
 		goto fail;
 	goto done;
 fail:
@@ -802,19 +807,19 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 	}
 	if ((ident = json_loadb(text, len, 0, &jerr)) == NULL ||
 	    json_integer_value(json_object_get(ident, "format")) != ARCHIVE_FORMAT ||
-	    jstr(ident, "name") == NULL || jstr(ident, "fonds") == NULL) {
+	    arc_jstr(ident, "name") == NULL || arc_jstr(ident, "fonds") == NULL) {
 		error = cu_error_set(CU_EINVALID, "%s: not a custos archive identity of format %d",
 			p, ARCHIVE_FORMAT);
 		goto fail;
 	}
-	snprintf(a->name, sizeof(a->name), "%s", jstr(ident, "name"));
-	snprintf(a->fonds, sizeof(a->fonds), "%s", jstr(ident, "fonds"));
+	snprintf(a->name, sizeof(a->name), "%s", arc_jstr(ident, "name"));
+	snprintf(a->fonds, sizeof(a->fonds), "%s", arc_jstr(ident, "fonds"));
 	snprintf(a->signing_key, sizeof(a->signing_key), "%s",
-		jstr(ident, "signing_key") ? jstr(ident, "signing_key") : "");
+		arc_jstr(ident, "signing_key") ? arc_jstr(ident, "signing_key") : "");
 	if ((error = apath(p, sizeof(p), a, "archive.conf")) < 0 ||
 	    (error = cu_conf_load(&a->conf, p)) < 0)
 		goto fail;
-	if (mode == CU_ARCHIVE_WRITE) {
+	if (mode != CU_ARCHIVE_READ) {
 		if ((error = take_lock(a, wait_seconds)) < 0)
 			goto fail;
 		if ((error = apath(p, sizeof(p), a, "keys/signing.pem")) < 0 ||
@@ -824,7 +829,7 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 	if ((error = apath(p, sizeof(p), a, "keys/person.hmac")) < 0)
 		goto fail;
 	a->have_hmac = cu_hmac_key_load(a->hmac, p) == 0;
-	if (mode == CU_ARCHIVE_WRITE && !a->have_hmac) {
+	if (mode != CU_ARCHIVE_READ && !a->have_hmac) {
 		error = CU_ERROR;
 		goto fail;
 	}
@@ -836,8 +841,12 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 		goto fail;
 	if ((error = apath(p, sizeof(p), a, "index")) < 0)
 		goto fail;
-	if (mode == CU_ARCHIVE_WRITE) {
-		if ((error = cu_index_open(&a->ix, p, 1)) < 0 || (error = index_sync(a, NULL)) < 0)
+	if (mode == CU_ARCHIVE_REPAIR) {
+		/* verify and reindex look at the index as it is */
+		if ((error = cu_index_open(&a->ix, p, 1)) < 0)
+			goto fail;
+	} else if (mode == CU_ARCHIVE_WRITE) {
+		if ((error = cu_index_open(&a->ix, p, 1)) < 0 || (error = arc_index_sync(a, NULL)) < 0)
 			goto fail;
 	} else {
 		error = cu_index_open(&a->ix, p, 0);
@@ -847,7 +856,7 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 			a->ix = NULL;
 			if ((error = take_lock(a, 0)) == 0) {
 				if ((error = cu_index_open(&a->ix, p, 1)) < 0 ||
-				    (error = index_sync(a, NULL)) < 0)
+				    (error = arc_index_sync(a, NULL)) < 0)
 					goto fail;
 				cu_index_free(a->ix);
 				a->ix = NULL;
@@ -1026,7 +1035,7 @@ flush_batch(cu_ingest *in)
 			"ingest: %zu receipt%s archived (%zu duplicate%s, %zu rejected)",
 			in->batch_records, in->batch_records == 1 ? "" : "s", in->batch_dups,
 			in->batch_dups == 1 ? "" : "s", in->batch_rejected);
-		if ((error = commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, subject,
+		if ((error = arc_commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, NULL, subject,
 				head)) < 0)
 			goto fail;
 		in->stats.commits++;
@@ -1101,8 +1110,8 @@ ref_of(cu_index_txn *t, const unsigned char id[32])
 
 	if (cu_index_get_summary(&sjson, t, id) < 0)
 		return NULL;
-	if ((s = json_loads(sjson, 0, NULL)) != NULL && jstr(s, "ref") != NULL)
-		ref = strdup(jstr(s, "ref"));
+	if ((s = json_loads(sjson, 0, NULL)) != NULL && arc_jstr(s, "ref") != NULL)
+		ref = strdup(arc_jstr(s, "ref"));
 	json_decref(s);
 	free(sjson);
 	return ref;
@@ -1164,10 +1173,10 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	cu_error_clear();
 
 	subj = json_object_get(rec, "subject");
-	if ((error = cu_time_parse(&tm, jstr(rec, "issued_at"))) < 0)
+	if ((error = cu_time_parse(&tm, arc_jstr(rec, "issued_at"))) < 0)
 		goto done;
-	if (cu_conf_classify(&cls, a->conf, "receipt", jstr(rec, "service"),
-			jstr(subj, "kind")) < 0) {
+	if (cu_conf_classify(&cls, a->conf, "receipt", arc_jstr(rec, "service"),
+			arc_jstr(subj, "kind")) < 0) {
 		reason = strdup(cu_error_last());
 		goto reject;
 	}
@@ -1193,7 +1202,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 		error = cu_error_set(CU_ERROR, "out of memory building the record");
 		goto done;
 	}
-	if ((error = seal_document(&text, &tlen, id_hex, doc)) < 0 ||
+	if ((error = arc_seal_document(&text, &tlen, id_hex, doc)) < 0 ||
 	    (error = index_record(a, in->txn, doc)) < 0)
 		goto done;
 	{
@@ -1206,7 +1215,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 			goto done;
 		in->log_size++;
 	}
-	if ((error = record_path(path, sizeof(path), ref)) < 0)
+	if ((error = arc_record_path(path, sizeof(path), ref)) < 0)
 		goto done;
 	if (in->nfiles == in->cap_files) {
 		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
@@ -1475,12 +1484,12 @@ load_record_raw(json_t **doc, char **raw, size_t *rawlen, cu_archive *a, const c
 	cu_index_abort(t);
 	if (ref == NULL)
 		return cu_error_set(CU_ENOTFOUND, "record %s is not in the index", id_hex);
-	if ((error = record_path(path, sizeof(path), ref)) < 0 ||
+	if ((error = arc_record_path(path, sizeof(path), ref)) < 0 ||
 	    (error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
 		goto done;
 	if ((*doc = json_loadb(text, len, 0, &jerr)) == NULL)
 		error = cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
-	else if (jstr(*doc, "id") == NULL || strcmp(jstr(*doc, "id"), id_hex) != 0) {
+	else if (arc_jstr(*doc, "id") == NULL || strcmp(arc_jstr(*doc, "id"), id_hex) != 0) {
 		error = cu_error_set(CU_EINVALID, "history %s: holds another record than %s",
 			path, id_hex);
 		json_decref(*doc);
@@ -1508,7 +1517,7 @@ static void
 mask_document(json_t *doc)
 {
 	json_t *subj = json_object_get(json_object_get(doc, "receipt"), "subject");
-	const char *idno = jstr(subj, "id_no");
+	const char *idno = arc_jstr(subj, "id_no");
 	char masked[19];
 
 	if (idno == NULL)
@@ -1548,7 +1557,7 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 		error = cu_error_set(CU_ERROR, "out of memory building the access event");
 		goto done;
 	}
-	if ((error = seal_document(&text, &len, id_hex, ev)) < 0)
+	if ((error = arc_seal_document(&text, &len, id_hex, ev)) < 0)
 		goto done;
 	cu_index_mlog_store(&st, t);
 	if ((error = cu_mlog_leaf_hash(leaf, text, len)) < 0 ||
@@ -1561,7 +1570,7 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 	snprintf(subject, sizeof(subject), "access: %s %s%s", action, what,
 		unmasked ? " (unmasked)" : "");
 	if ((error = index_event(t, ev)) < 0 ||
-	    (error = commit_logged(a, t, &f, 1, size + 1, subject, head)) < 0)
+	    (error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0)
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
@@ -1614,13 +1623,13 @@ cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **do
 		return error;
 	if ((error = load_record(&d, a, id_hex)) < 0)
 		return error;
-	if (o->content && (error = read_content(&bytes, &blen, a, jstr(json_object_get(d,
+	if (o->content && (error = read_content(&bytes, &blen, a, arc_jstr(json_object_get(d,
 			"content"), "digest"))) < 0)
 		goto done;
-	recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", jstr(d, "ref"));
+	recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
 	/* the exact bytes received hold the ID number in clear */
 	if ((error = record_access(a, "get", recs, o->purpose, o->unmask || o->content,
-			o->content ? "content" : "record", jstr(d, "ref") ? jstr(d, "ref") : id_hex)) < 0)
+			o->content ? "content" : "record", arc_jstr(d, "ref") ? arc_jstr(d, "ref") : id_hex)) < 0)
 		goto done;
 	if (!o->unmask)
 		mask_document(d);
@@ -1662,15 +1671,15 @@ search_hit(const unsigned char id[32], const char *summary_json, void *payload)
 		return cu_error_set(CU_EINVALID, "index summary: %s", jerr.text);
 	if (sc->q->unmask) {
 		json_t *doc = NULL;
-		const char *subj_kind = jstr(json_object_get(hit, "subject"), "kind");
+		const char *subj_kind = arc_jstr(json_object_get(hit, "subject"), "kind");
 		if (subj_kind && strcmp(subj_kind, "person") == 0) {
-			if ((error = load_record(&doc, sc->a, jstr(hit, "id"))) == 0) {
-				const char *idno = jstr(json_object_get(json_object_get(doc, "receipt"),
+			if ((error = load_record(&doc, sc->a, arc_jstr(hit, "id"))) == 0) {
+				const char *idno = arc_jstr(json_object_get(json_object_get(doc, "receipt"),
 					"subject"), "id_no");
 				json_object_set_new(json_object_get(hit, "subject"), "id",
 					json_string(idno ? idno : ""));
 				json_array_append_new(sc->unmasked, json_pack("{s:s?, s:s?}", "id",
-					jstr(hit, "id"), "ref", jstr(hit, "ref")));
+					arc_jstr(hit, "id"), "ref", arc_jstr(hit, "ref")));
 			}
 			json_decref(doc);
 		}
@@ -1759,6 +1768,34 @@ done:
 	return error;
 }
 
+/* ---- reindex ----------------------------------------------------------------------------- */
+
+int
+cu_archive_reindex(cu_archive *a, size_t *commits)
+{
+	char dir[4096], p[4096];
+	int error;
+
+	if (a->mode != CU_ARCHIVE_REPAIR)
+		return cu_error_set(CU_EINVALID, "reindex needs the archive opened for repair");
+	if ((error = apath(dir, sizeof(dir), a, "index")) < 0)
+		return error;
+	/* close the environment before its files go: LMDB must not see them vanish */
+	cu_index_free(a->ix);
+	a->ix = NULL;
+	if ((error = cu_pathf(p, sizeof(p), "%s/data.mdb", dir)) < 0)
+		return error;
+	if (unlink(p) < 0 && errno != ENOENT)
+		return cu_error_sys("%s", p);
+	if ((error = cu_pathf(p, sizeof(p), "%s/lock.mdb", dir)) < 0)
+		return error;
+	if (unlink(p) < 0 && errno != ENOENT)
+		return cu_error_sys("%s", p);
+	if ((error = cu_index_open(&a->ix, dir, 1)) < 0)
+		return error;
+	return arc_index_sync(a, commits);
+}
+
 /* ---- the tamper-evident log ---------------------------------------------------------- */
 
 int
@@ -1771,8 +1808,8 @@ cu_archive_checkpoint(char **note, cu_archive *a)
 
 /* The raw Ed25519 key of "ssh-ed25519 <base64 of string "ssh-ed25519" ‖
  * string key>". */
-static int
-ssh_pub_raw(unsigned char pub[CU_ED25519_PUB], const char *line)
+int
+arc_ssh_pub_raw(unsigned char pub[CU_ED25519_PUB], const char *line)
 {
 	static const unsigned char prefix[] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2',
 		'5', '5', '1', '9', 0, 0, 0, 32 };
@@ -1793,7 +1830,7 @@ cu_archive_vkey(cu_archive *a)
 {
 	unsigned char pub[CU_ED25519_PUB];
 
-	if (ssh_pub_raw(pub, a->signing_key) < 0)
+	if (arc_ssh_pub_raw(pub, a->signing_key) < 0)
 		return NULL;
 	return cu_note_vkey(a->name, pub);
 }
@@ -1852,8 +1889,8 @@ cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
 	}
 	out->index = (uint64_t)json_integer_value(leaf);
 	if ((error = cu_mlog_leaf_hash(out->leaf, out->document, out->document_len)) < 0 ||
-	    (error = record_path(out->history_path, sizeof(out->history_path),
-			jstr(doc, "ref") ? jstr(doc, "ref") : "")) < 0)
+	    (error = arc_record_path(out->history_path, sizeof(out->history_path),
+			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "")) < 0)
 		goto done;
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 || (error = proof_target(out, t, size)) < 0)
 		goto done;

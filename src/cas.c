@@ -213,7 +213,7 @@ cu_cas_batch_new(cu_cas_batch **out, cu_cas *c, size_t threshold)
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	b->cas = c;
-	b->threshold = threshold ? threshold : CU_CAS_PACK_THRESHOLD_DEFAULT;
+	b->threshold = threshold;   /* 0: nothing is packed */
 	*out = b;
 	return 0;
 }

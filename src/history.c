@@ -1150,6 +1150,196 @@ done:
 	return error;
 }
 
+/* Reads the whole first-parent chain from the head (newest first) before
+ * calling back, so a merge anywhere in it is refused before cb sees
+ * anything; then calls back from the root. */
+int
+cu_history_walk(cu_history *h, cu_history_commit_cb cb, void *payload)
+{
+	struct oidvec chain = { 0 };
+	git_commit *commit = NULL;
+	char hex[CU_OID_HEX], parent[CU_OID_HEX];
+	unsigned int nparents;
+	git_oid oid;
+	int error;
+
+	if ((error = git_reference_name_to_id(&oid, h->repo, MAIN_REF)) < 0) {
+		if (error == GIT_ENOTFOUND)
+			return cu_error_set(CU_ENOTFOUND, "history has no commit yet");
+		return fail_git(error, "reading " MAIN_REF);
+	}
+	for (;;) {
+		if ((error = oidvec_push(&chain, &oid)) < 0)
+			goto done;
+		if ((error = git_commit_lookup(&commit, h->repo, &oid)) < 0) {
+			/* a commit the chain names but the store lacks is damage,
+			 * not an empty history */
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			error = fail_git(error == GIT_ENOTFOUND ? GIT_ERROR : error,
+				"history: commit %s cannot be read", hex);
+			goto done;
+		}
+		nparents = git_commit_parentcount(commit);
+		if (nparents == 0)
+			break;
+		if (nparents > 1) {
+			git_oid_tostr(hex, sizeof(hex), &oid);
+			error = cu_error_set(CU_EINVALID,
+				"history: commit %s has %u parents (custos never merges)",
+				hex, nparents);
+			goto done;
+		}
+		git_oid_cpy(&oid, git_commit_parent_id(commit, 0));
+		git_commit_free(commit);
+		commit = NULL;
+	}
+	for (size_t i = chain.n; i-- > 0;) {
+		git_oid_tostr(hex, sizeof(hex), &chain.v[i]);
+		if (i + 1 < chain.n)
+			git_oid_tostr(parent, sizeof(parent), &chain.v[i + 1]);
+		else
+			parent[0] = '\0';
+		if ((error = cb(hex, parent, chain.n - 1 - i, payload)) != 0)
+			goto done;
+	}
+done:
+	git_commit_free(commit);
+	free(chain.v);
+	return error;
+}
+
+/* Consumes n bytes equal to s from the front of [*p, end). */
+static int
+take(const char **p, const char *end, const char *s, size_t n)
+{
+	if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0)
+		return 0;
+	*p += n;
+	return 1;
+}
+
+/*
+ * True if the stored commit raw[0..rawlen) is exactly what
+ * git_commit_create_with_signature writes from the signed data and the
+ * signature: the header, then "gpgsig " and the signature with every
+ * further line indented by one space, then the blank line and the message.
+ * git_commit_extract_signature alone does not ensure this: it takes the
+ * first line starting "gpgsig " anywhere (the message included), drops
+ * "gpgsig" from lines like "gpgsig-sha256 …" and stops at a NUL byte, so
+ * its signed data can differ from the commit that git reads.
+ */
+static int
+signature_in_place(const char *raw, size_t rawlen, const git_buf *sig,
+	const git_buf *data)
+{
+	const char *p = raw, *end = raw + rawlen, *s = sig->ptr, *hend, *nl;
+	size_t left = sig->size, hlen, n;
+
+	if (data->ptr == NULL || sig->ptr == NULL ||
+	    (hend = memmem(data->ptr, data->size, "\n\n", 2)) == NULL)
+		return 0;
+	hlen = (size_t)(hend - data->ptr) + 1;       /* the header's last LF */
+	if (!take(&p, end, data->ptr, hlen) || !take(&p, end, "gpgsig ", 7))
+		return 0;
+	while (left > 0) {
+		nl = memchr(s, '\n', left);
+		n = nl != NULL ? (size_t)(nl - s) : left;
+		if (!take(&p, end, s, n))
+			return 0;
+		if (nl == NULL)
+			break;
+		if (!take(&p, end, "\n ", 2))
+			return 0;
+		s += n + 1;
+		left -= n + 1;
+	}
+	return take(&p, end, "\n", 1) &&
+		take(&p, end, data->ptr + hlen, data->size - hlen) && p == end;
+}
+
+/* Whether the key is the archive's is for the caller to decide; this only
+ * establishes who signed, and that the signature covers the commit as git
+ * reads it. */
+int
+cu_history_check_signature(unsigned char signer[CU_ED25519_PUB], cu_history *h,
+	const char *commit)
+{
+	git_buf field = GIT_BUF_INIT, sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	unsigned char pub[CU_ED25519_PUB];
+	git_odb_object *obj = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	int error;
+
+	memset(signer, 0, CU_ED25519_PUB);
+	if ((error = parse_oid(&oid, commit)) < 0 ||
+	    (error = lookup_commit(&c, h, commit)) < 0)
+		goto done;
+	/* only the header counts: a "gpgsig" line in the message is text */
+	if ((error = git_commit_header_field(&field, c, "gpgsig")) < 0) {
+		if (error == GIT_ENOTFOUND)
+			error = cu_error_set(CU_EINVALID, "commit %s: no signature", commit);
+		else
+			error = fail_git(error, "commit %s", commit);
+		goto done;
+	}
+	if ((error = git_commit_extract_signature(&sig, &data, h->repo, &oid, NULL)) < 0) {
+		if (error == GIT_ENOTFOUND)
+			error = cu_error_set(CU_EINVALID, "commit %s: no signature", commit);
+		else
+			error = cu_error_set(CU_EINVALID, "commit %s: bad signature: %s", commit,
+				git_error_last() != NULL && git_error_last()->message != NULL
+				? git_error_last()->message : "cannot extract it");
+		goto done;
+	}
+	if ((error = git_odb_read(&obj, h->odb, &oid)) < 0) {
+		error = fail_git(error, "commit %s", commit);
+		goto done;
+	}
+	if (!signature_in_place(git_odb_object_data(obj), git_odb_object_size(obj),
+			&sig, &data)) {
+		error = cu_error_set(CU_EINVALID, "commit %s: bad signature: the gpgsig "
+			"header is repeated, misplaced or malformed", commit);
+		goto done;
+	}
+	if ((error = cu_sshsig_verify(pub, sig.ptr, "git", data.ptr, data.size)) < 0) {
+		if (error == CU_EINVALID)
+			error = cu_error_prefix(CU_EINVALID, "commit %s: bad signature", commit);
+		else
+			error = cu_error_prefix(error, "commit %s", commit);
+		goto done;
+	}
+	memcpy(signer, pub, CU_ED25519_PUB);
+done:
+	git_odb_object_free(obj);
+	git_buf_dispose(&data);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&field);
+	git_commit_free(c);
+	return error;
+}
+
+/* Deliberately without the compare-and-swap of cu_history_commit: see
+ * the warning in history.h. */
+int
+cu_history_set_ref(cu_history *h, const char *commit)
+{
+	git_reference *ref = NULL;
+	git_commit *c = NULL;
+	git_oid oid;
+	int error;
+
+	if ((error = parse_oid(&oid, commit)) < 0 ||
+	    (error = lookup_commit(&c, h, commit)) < 0)
+		return error;
+	if ((error = git_reference_create(&ref, h->repo, MAIN_REF, &oid, 1,
+			"custos: forced move (tests only)")) < 0)
+		error = fail_git(error, "cannot move " MAIN_REF " to %s", commit);
+	git_reference_free(ref);
+	git_commit_free(c);
+	return error;
+}
+
 /* snprintf truncates to outsz; ids are 64 hex digits, paths 80 bytes. */
 void
 cu_history_path(char *out, size_t outsz, const char *dir, const char *id_hex)
@@ -1157,4 +1347,57 @@ cu_history_path(char *out, size_t outsz, const char *dir, const char *id_hex)
 	size_t n = strlen(id_hex);
 
 	snprintf(out, outsz, "%s/%.2s/%s.json", dir, id_hex, id_hex + (n < 2 ? n : 2));
+}
+
+struct list_ctx {
+	const char *prefix;
+	size_t plen;
+	cu_history_path_cb cb;
+	void *payload;
+	int error;
+};
+
+static int
+list_entry(const char *root, const git_tree_entry *entry, void *payload)
+{
+	struct list_ctx *lc = payload;
+	char path[1024];
+
+	if (git_tree_entry_type(entry) != GIT_OBJECT_BLOB)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(entry)) >=
+	    sizeof(path))
+		return 0;
+	if (strncmp(path, lc->prefix, lc->plen) != 0)
+		return 0;
+	if ((lc->error = lc->cb(path, lc->payload)) != 0)
+		return -1;   /* stops git_tree_walk */
+	return 0;
+}
+
+/* Walks the head tree in git's order (pre-order: a folder's entries sorted
+ * by name), calling cb for each file under prefix. */
+int
+cu_history_list(cu_history *h, const char *prefix, cu_history_path_cb cb, void *payload)
+{
+	git_commit *commit = NULL;
+	git_tree *tree = NULL;
+	struct list_ctx lc = { prefix, strlen(prefix), cb, payload, 0 };
+	int error;
+
+	if ((error = lookup_commit(&commit, h, NULL)) < 0)
+		goto done;
+	if ((error = git_commit_tree(&tree, commit)) < 0) {
+		error = fail_git(error, "reading tree");
+		goto done;
+	}
+	error = git_tree_walk(tree, GIT_TREEWALK_PRE, list_entry, &lc);
+	if (lc.error != 0)
+		error = lc.error;
+	else if (error < 0)
+		error = fail_git(error, "walking the tree");
+done:
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return error;
 }

@@ -1613,3 +1613,41 @@ cu_index_get_checkpoint(char **note, cu_index_txn *t, uint64_t size)
 	(*note)[v.mv_size] = '\0';
 	return 0;
 }
+
+/* ---- whole-index walks (verify) -------------------------------------------- */
+
+int
+cu_index_count_records(size_t *n, cu_index_txn *t)
+{
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_stat(t->txn, t->ix->dbi[DB_REC], &st)) != 0)
+		return lmdb_error(rc, "counting records");
+	*n = st.ms_entries;
+	return 0;
+}
+
+int
+cu_index_foreach_record(cu_index_txn *t, int (*cb)(const unsigned char id[32], void *payload),
+	void *payload)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_REC], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && error == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 32) {
+			error = damaged("a rec key is not 32 bytes");
+			break;
+		}
+		error = cb(k.mv_data, payload);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "walking records");
+	return error;
+}

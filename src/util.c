@@ -221,12 +221,14 @@ int
 cu_write_file_durable(const char *path, const void *data, size_t len, mode_t mode,
 	int exclusive)
 {
-	char tmp[4096], dir[4096];
+	char tmp[8200], dir[4096];
 	int fd, error;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-		return cu_error_set(CU_EINVALID, "%s: path too long", path);
 	dir_of(dir, sizeof(dir), path);
+	/* a hidden name: what a killed writer leaves behind is plainly debris */
+	if (cu_pathf(tmp, sizeof(tmp), "%s/.%s.tmp.%ld", dir, base, (long)getpid()) < 0)
+		return CU_EINVALID;
 	if (exclusive && access(path, F_OK) == 0)
 		return cu_error_set(CU_EEXISTS, "%s: already exists", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)) < 0)

@@ -40,7 +40,11 @@ typedef struct cu_archive_init_opts {
  * nothing that this call created is left behind. */
 int cu_archive_init(const char *path, const cu_archive_init_opts *o);
 
-enum { CU_ARCHIVE_READ = 0, CU_ARCHIVE_WRITE = 1 };
+/* READ: no lock, the index as committed.  WRITE: the writers' lock, the
+ * index brought up to the history.  REPAIR: the writers' lock, the index
+ * left as it is (for verify and reindex, which must see an archive whose
+ * index and history disagree). */
+enum { CU_ARCHIVE_READ = 0, CU_ARCHIVE_WRITE = 1, CU_ARCHIVE_REPAIR = 2 };
 
 /* Opens an archive.  CU_ARCHIVE_WRITE takes the writers' lock, waiting up
  * to wait_seconds for another writer (CU_ELOCKED naming its pid after
@@ -150,6 +154,53 @@ typedef struct cu_get_opts {
  * recorded, nothing is returned.  Needs WRITE. */
 int cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len);
+
+/* ---- reindex and verify ------------------------------------------------- */
+
+/* Rebuilds the index from history.git and the objects alone (REPAIR).
+ * *commits (may be NULL) receives the number of commits replayed. */
+int cu_archive_reindex(cu_archive *a, size_t *commits);
+
+typedef struct cu_verify_opts {
+	int quick;                     /* skip re-hashing objects unchanged since the
+	                                  last full run (size, mtime, inode) */
+	const char *since_checkpoint;  /* a signed checkpoint kept outside the archive */
+} cu_verify_opts;
+
+/* One problem found.  kind: "object", "record", "event", "commit",
+ * "checkpoint", "log", "item", "index". */
+typedef struct cu_verify_problem {
+	const char *kind;
+	const char *ref;       /* the record's ref, or NULL */
+	const char *id;        /* record or event id, object digest, or NULL */
+	const char *commit;    /* the commit concerned, or NULL */
+	const char *message;
+} cu_verify_problem;
+
+typedef int (*cu_verify_cb)(const cu_verify_problem *p, void *payload);
+
+typedef struct cu_verify_report {
+	size_t commits, records, events, objects, objects_skipped, problems;
+	uint64_t bytes_hashed, log_size;
+	int quick;
+	int recorded;          /* the run was recorded as an event in the history */
+	char event_id[65];
+} cu_verify_report;
+
+/* Checks everything (REPAIR): every object against its name; every record's
+ * object present with its size; every document canonical and hashed to its
+ * id; every commit signed by the archive key; every checkpoint signed, and
+ * its root equal to the root of the log recomputed from the documents (so
+ * each is consistent with all before it); the log's leaves contiguous; item
+ * numbers without gaps; the index against the history; with
+ * since_checkpoint, the log consistent with that checkpoint; and the log no
+ * shorter than at the last run.  Reports EVERY problem through cb, then
+ * records the run as a verify event — unless the history or the log itself
+ * failed, in which case no checkpoint is signed over it (r->recorded = 0).
+ * Returns 0 whether or not problems were found (r->problems counts them);
+ * an error only when the check itself could not run. */
+int cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void *payload,
+	cu_verify_report *r);
 
 /* ---- the tamper-evident log -------------------------------------------- */
 

@@ -52,7 +52,8 @@ int cu_cas_read_loose(char **out, size_t *len, const cu_cas *c,
 int cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,
 	uint64_t offset, uint64_t size, const unsigned char digest[32]);
 
-/* A batch gathers the small objects of one ingest batch into one pack. */
+/* A batch gathers the small objects of one ingest batch into one pack:
+ * objects smaller than threshold bytes (0: none) are packed. */
 int cu_cas_batch_new(cu_cas_batch **out, cu_cas *c, size_t threshold);
 void cu_cas_batch_free(cu_cas_batch *b);
 

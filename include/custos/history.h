@@ -67,11 +67,58 @@ typedef int (*cu_history_file_cb)(const char *commit, const char *path,
 int cu_history_replay(cu_history *h, const char *from, cu_history_file_cb cb,
 	void *payload);
 
+/* Calls cb with the path of every file of the head's tree whose path starts
+ * with prefix, in git's tree order (names sorted within each folder).  A
+ * non-zero return from cb stops the walk and is returned. */
+typedef int (*cu_history_path_cb)(const char *path, void *payload);
+int cu_history_list(cu_history *h, const char *prefix, cu_history_path_cb cb, void *payload);
+
 /* Counts the commits between `from` (exclusive, NULL = root) and the head. */
 int cu_history_count_since(size_t *n, cu_history *h, const char *from);
 
 /* The raw commit object text (with its gpgsig header) of commit id. */
 int cu_history_commit_text(char **out, size_t *len, cu_history *h, const char *id);
+
+/* Calls cb for every commit reachable from refs/heads/main along first
+ * parents, oldest first: commit is its hex id, parent the hex id of its
+ * parent ("" for the root), n its 0-based position counted from the root.
+ * refs/heads/main is read once, at the start.  Custos history is linear:
+ * the whole chain is read before the first call, and if any commit in it
+ * has more than one parent the walk is refused (CU_EINVALID "history:
+ * commit X has N parents (custos never merges)") without calling cb.
+ * CU_ENOTFOUND if there is no commit yet; CU_ERROR if a commit of the
+ * chain cannot be read.  A non-zero return from cb stops the walk and is
+ * returned as is. */
+typedef int (*cu_history_commit_cb)(const char *commit, const char *parent,
+	size_t n, void *payload);
+int cu_history_walk(cu_history *h, cu_history_commit_cb cb, void *payload);
+
+/*
+ * Checks the signature of commit (a 40-digit id): its gpgsig header must
+ * be a good SSHSIG (namespace "git") by an Ed25519 key over the commit
+ * without that header, and the header must stand where git and libgit2
+ * write it — once, as the last header line — so that the bytes that were
+ * signed are exactly the commit that git reads.  Returns 0 and the
+ * signer's public key in signer; it does NOT compare that key with the
+ * archive's key: the caller must, since a commit signed by any other key
+ * passes this check.  signer is zeroed on every failure.
+ * CU_EINVALID "commit X: no signature" if the commit has no gpgsig header,
+ * "commit X: bad signature: <reason>" if it does not verify;
+ * CU_ENOTFOUND if there is no such commit.
+ */
+int cu_history_check_signature(unsigned char signer[CU_ED25519_PUB], cu_history *h,
+	const char *commit);
+
+/*
+ * FOR TESTS ONLY: moves refs/heads/main to commit (a 40-digit id of an
+ * existing commit) unconditionally — no compare-and-swap, no check that
+ * the new head descends from the old one, no signature check.  It exists
+ * so that tests can simulate an attacker rolling the ledger back (or
+ * forward to a forged commit).  Nothing in custos may call it: the only
+ * way a ledger moves is cu_history_commit.  CU_ENOTFOUND if there is no
+ * such commit, CU_EINVALID if commit is not a 40-digit id.
+ */
+int cu_history_set_ref(cu_history *h, const char *commit);
 
 /* A 256-way fan-out path by id, "<dir>/<2 hex>/<62 hex>.json", into out
  * (at least 80 bytes), for trees addressed by id. */

@@ -136,6 +136,12 @@ int cu_index_set_log_size(cu_index_txn *t, uint64_t size);
 int cu_index_put_checkpoint(cu_index_txn *t, uint64_t size, const char *note);
 int cu_index_get_checkpoint(char **note, cu_index_txn *t, uint64_t size);
 
+/* The number of records in the index, and each record's id in id order (a
+ * non-zero return from cb stops the walk and is returned). */
+int cu_index_count_records(size_t *n, cu_index_txn *t);
+int cu_index_foreach_record(cu_index_txn *t, int (*cb)(const unsigned char id[32], void *payload),
+	void *payload);
+
 /* Splits text into index tokens: ASCII letters and digits as words,
  * case-folded (a-z0-9, at least 1 character, at most 64); runs of CJK
  * characters (U+3400-U+9FFF, U+F900-U+FAFF, U+20000-U+2FFFF) as bigrams

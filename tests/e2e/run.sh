@@ -343,6 +343,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=6m tmpfs "$D" 2>/dev/null; then
 		git --git-dir="$D/a/history.git" -c gpg.ssh.allowedSignersFile="$T/allowedD" verify-commit "$commit" >/dev/null 2>&1 || nbad=$((nbad + 1))
 	done
 	expect_eq "every commit verifies after the failure" "$nbad" 0
+	check "custos verify passes after the failure" c -A "$D/a" verify
 	umount "$D"
 else
 	echo "  (skipped: mounting a small tmpfs needs root)"

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <git2.h>
+
 #include "custos/error.h"
 #include "custos/history.h"
 #include "custos/sig.h"
@@ -703,6 +705,399 @@ test_path(void **state)
 	assert_memory_equal(out, "events/ab/cdef", 14);
 }
 
+/* Runs a shell command and keeps the first line of its output (without
+ * the newline) in out; returns the exit status. */
+static int
+capture(char *out, size_t outsz, const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	out[0] = '\0';
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fgets(out, (int)outsz, p) == NULL)
+		out[0] = '\0';
+	st = pclose(p);
+	out[strcspn(out, "\n")] = '\0';
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A one-file batch signed by `signer`. */
+static void
+commit_one(char id[CU_OID_HEX], cu_history *h, const cu_signer *signer,
+	const char *path, const char *data, const char *msg)
+{
+	cu_history_file file = { path, data, strlen(data) };
+
+	if (cu_history_commit(id, h, &file, 1, msg, "custos", PRINCIPAL, signer) != 0)
+		fail_msg("%s: %s", msg, cu_error_last());
+}
+
+/* What a history walk delivered, in order. */
+struct walked {
+	char   commit[8][CU_OID_HEX];
+	char   parent[8][CU_OID_HEX];
+	size_t n[8];
+	size_t count;
+	size_t stop_after;      /* 0 = never stop */
+};
+
+static int
+walk_collect(const char *commit, const char *parent, size_t n, void *payload)
+{
+	struct walked *w = payload;
+
+	assert_true(w->count < 8);
+	snprintf(w->commit[w->count], CU_OID_HEX, "%s", commit);
+	snprintf(w->parent[w->count], CU_OID_HEX, "%s", parent);
+	w->n[w->count] = n;
+	w->count++;
+	return w->stop_after > 0 && w->count == w->stop_after ? 42 : 0;
+}
+
+static void
+expect_error(int got, int want, const char *msg)
+{
+	assert_int_equal(got, want);
+	if (strcmp(cu_error_last(), msg) != 0)
+		fail_msg("error \"%s\", expected \"%s\"", cu_error_last(), msg);
+}
+
+static void
+expect_error_prefix(int got, int want, const char *prefix)
+{
+	assert_int_equal(got, want);
+	if (strncmp(cu_error_last(), prefix, strlen(prefix)) != 0)
+		fail_msg("error \"%s\", expected \"%s…\"", cu_error_last(), prefix);
+}
+
+static void
+test_walk(void **state)
+{
+	struct fixture *f = *state;
+	char c1[CU_OID_HEX], c2[CU_OID_HEX], c3[CU_OID_HEX], merge[CU_OID_HEX];
+	char want[256];
+	struct walked w = { 0 };
+	cu_history *h = NULL;
+
+	assert_int_equal(cu_history_open(&h, f->repo), 0);
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), CU_ENOTFOUND);
+	assert_int_equal(w.count, 0);
+
+	commit_one(c1, h, f->signer, "archive.json", "{\"v\":1}", "first");
+	commit_one(c2, h, f->signer, "records/aa/one.json", "{\"n\":1}", "second");
+	commit_one(c3, h, f->signer, "archive.json", "{\"v\":2}", "third");
+
+	/* oldest first, each with its parent and position */
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), 0);
+	assert_int_equal(w.count, 3);
+	assert_string_equal(w.commit[0], c1);
+	assert_string_equal(w.parent[0], "");
+	assert_int_equal(w.n[0], 0);
+	assert_string_equal(w.commit[1], c2);
+	assert_string_equal(w.parent[1], c1);
+	assert_int_equal(w.n[1], 1);
+	assert_string_equal(w.commit[2], c3);
+	assert_string_equal(w.parent[2], c2);
+	assert_int_equal(w.n[2], 2);
+
+	/* a non-zero return stops the walk and comes back as is */
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 2;
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), 42);
+	assert_int_equal(w.count, 2);
+	assert_string_equal(w.commit[1], c2);
+
+	/* a merge on the chain is refused before any callback */
+	assert_int_equal(capture(merge, sizeof(merge), "git --git-dir='%s' -c user.name=x "
+		"-c user.email=y@example.org -c commit.gpgsign=false commit-tree '%s^{tree}' "
+		"-p %s -p %s -m merge 2>/dev/null", f->repo, c3, c3, c1), 0);
+	assert_int_equal(strlen(merge), CU_OID_HEX - 1);
+	assert_int_equal(run("git --git-dir='%s' update-ref refs/heads/main %s %s", f->repo,
+		merge, c3), 0);
+	memset(&w, 0, sizeof(w));
+	snprintf(want, sizeof(want), "history: commit %s has 2 parents (custos never merges)",
+		merge);
+	expect_error(cu_history_walk(h, walk_collect, &w), CU_EINVALID, want);
+	assert_int_equal(w.count, 0);
+
+	/* and one further back, under a linear commit on top of it */
+	commit_one(c1, h, f->signer, "archive.json", "{\"v\":3}", "after the merge");
+	expect_error(cu_history_walk(h, walk_collect, &w), CU_EINVALID, want);
+	assert_int_equal(w.count, 0);
+
+	cu_history_free(h);
+}
+
+/* The text of a commit split around its gpgsig header block: head is
+ * everything before it, sig the block (each line with its LF), rest the
+ * blank line and the message. */
+struct split {
+	char       *text;
+	size_t      len;
+	const char *head, *sig, *rest;
+	size_t      headlen, siglen, restlen;
+};
+
+static void
+split_commit(struct split *s, cu_history *h, const char *id)
+{
+	const char *p;
+
+	assert_int_equal(cu_history_commit_text(&s->text, &s->len, h, id), 0);
+	assert_non_null(p = strstr(s->text, "\ngpgsig -----BEGIN SSH SIGNATURE-----\n"));
+	s->head = s->text;
+	s->headlen = (size_t)(p + 1 - s->text);
+	s->sig = p + 1;
+	p = strchr(s->sig, '\n') + 1;
+	while (*p == ' ')
+		p = strchr(p, '\n') + 1;
+	assert_int_equal(*p, '\n');
+	s->siglen = (size_t)(p - s->sig);
+	s->rest = p;
+	s->restlen = s->len - (size_t)(p - s->text);
+}
+
+/* Writes the concatenation of up to four parts as a commit object with
+ * stock git; `literally` skips git's format check. */
+static void
+forge(char id[CU_OID_HEX], const struct fixture *f, int literally,
+	const char *a, size_t an, const char *b, size_t bn,
+	const char *c, size_t cn, const char *d, size_t dn)
+{
+	char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/forged", f->dir);
+	assert_non_null(fp = fopen(path, "wb"));
+	assert_int_equal(fwrite(a, 1, an, fp), an);
+	assert_int_equal(fwrite(b, 1, bn, fp), bn);
+	assert_int_equal(fwrite(c, 1, cn, fp), cn);
+	assert_int_equal(fwrite(d, 1, dn, fp), dn);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(capture(id, CU_OID_HEX, "git --git-dir='%s' hash-object %s-t commit "
+		"-w '%s'", f->repo, literally ? "--literally " : "", path), 0);
+	assert_int_equal(strlen(id), CU_OID_HEX - 1);
+}
+
+/* Whether git_commit_extract_signature and cu_sshsig_verify alone would
+ * accept the commit: shows that a forgery below is one only the extra
+ * checks of cu_history_check_signature catch. */
+static int
+extract_alone_verifies(const struct fixture *f, const char *id)
+{
+	git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	git_repository *repo = NULL;
+	git_oid oid;
+	int ok;
+
+	assert_true(git_libgit2_init() > 0);
+	assert_int_equal(git_repository_open_bare(&repo, f->repo), 0);
+	assert_int_equal(git_oid_fromstr(&oid, id), 0);
+	ok = git_commit_extract_signature(&sig, &data, repo, &oid, NULL) == 0 &&
+		cu_sshsig_verify(NULL, sig.ptr, "git", data.ptr, data.size) == 0;
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	return ok;
+}
+
+static void
+test_check_signature(void **state)
+{
+	struct fixture *f = *state;
+	char c[3][CU_OID_HEX], other_id[CU_OID_HEX], unsigned_id[CU_OID_HEX];
+	char forged[CU_OID_HEX], tree[CU_OID_HEX], other_key[160], want[256];
+	unsigned char pub[CU_ED25519_PUB], zero[CU_ED25519_PUB] = { 0 };
+	cu_signer *other = NULL;
+	struct walked w = { 0 };
+	struct split s = { 0 };
+	cu_history *h = NULL;
+	char *edit, *q;
+
+	assert_int_equal(cu_history_open(&h, f->repo), 0);
+	commit_one(c[0], h, f->signer, "archive.json", "{\"v\":1}", "first");
+	commit_one(c[1], h, f->signer, "records/aa/one.json", "{\"n\":1}", "second");
+	commit_one(c[2], h, f->signer, "archive.json", "{\"v\":2}", "third");
+
+	/* every custos commit: good, by the archive's key */
+	for (size_t i = 0; i < 3; i++) {
+		memset(pub, 0xaa, sizeof(pub));
+		if (cu_history_check_signature(pub, h, c[i]) != 0)
+			fail_msg("%s: %s", c[i], cu_error_last());
+		assert_memory_equal(pub, cu_signer_pub(f->signer), CU_ED25519_PUB);
+	}
+
+	/* a good signature by another key passes and names that key, so
+	 * the caller can tell */
+	snprintf(other_key, sizeof(other_key), "%s/other.pem", f->dir);
+	assert_int_equal(cu_sig_keygen(other_key), 0);
+	assert_int_equal(cu_signer_load(&other, other_key), 0);
+	commit_one(other_id, h, other, "records/aa/two.json", "{\"n\":2}", "other key");
+	assert_int_equal(cu_history_check_signature(pub, h, other_id), 0);
+	assert_memory_equal(pub, cu_signer_pub(other), CU_ED25519_PUB);
+	assert_memory_not_equal(pub, cu_signer_pub(f->signer), CU_ED25519_PUB);
+
+	/* an unsigned commit made by stock git, published on main */
+	assert_int_equal(capture(tree, sizeof(tree), "git --git-dir='%s' rev-parse '%s^{tree}'",
+		f->repo, other_id), 0);
+	assert_int_equal(capture(unsigned_id, sizeof(unsigned_id), "git --git-dir='%s' "
+		"-c user.name=x -c user.email=y@example.org -c commit.gpgsign=false "
+		"commit-tree %s -p %s -m unsigned 2>/dev/null", f->repo, tree, other_id), 0);
+	assert_int_equal(strlen(unsigned_id), CU_OID_HEX - 1);
+	assert_int_equal(run("git --git-dir='%s' update-ref refs/heads/main %s %s", f->repo,
+		unsigned_id, other_id), 0);
+	memset(pub, 0xaa, sizeof(pub));
+	snprintf(want, sizeof(want), "commit %s: no signature", unsigned_id);
+	expect_error(cu_history_check_signature(pub, h, unsigned_id), CU_EINVALID, want);
+	assert_memory_equal(pub, zero, CU_ED25519_PUB);
+	/* the walk is not about signatures: it still sees all five */
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), 0);
+	assert_int_equal(w.count, 5);
+	assert_string_equal(w.commit[4], unsigned_id);
+	assert_string_equal(w.parent[4], other_id);
+
+	split_commit(&s, h, c[1]);
+	assert_non_null(edit = malloc(s.len + 1));
+
+	/* the commit re-written unchanged is the same object: the forgeries
+	 * below differ only by their edits */
+	forge(forged, f, 0, s.text, s.len, "", 0, "", 0, "", 0);
+	assert_string_equal(forged, c[1]);
+
+	/* a byte of the signature changed */
+	memcpy(edit, s.sig, s.siglen);
+	q = edit;
+	for (int line = 0; line < 3; line++)
+		q = strchr(q, '\n') + 1;
+	q += 1 + 35;            /* the third base64 line: the Ed25519 signature */
+	*q = *q == 'A' ? 'B' : 'A';
+	forge(forged, f, 0, s.head, s.headlen, edit, s.siglen, s.rest, s.restlen, "", 0);
+	snprintf(want, sizeof(want), "commit %s: bad signature: ", forged);
+	memset(pub, 0xaa, sizeof(pub));
+	expect_error_prefix(cu_history_check_signature(pub, h, forged), CU_EINVALID, want);
+	assert_memory_equal(pub, zero, CU_ED25519_PUB);
+
+	/* the signature block replaced by garbage */
+	forge(forged, f, 0, s.head, s.headlen, "gpgsig garbage\n", 15, s.rest, s.restlen,
+		"", 0);
+	snprintf(want, sizeof(want), "commit %s: bad signature: ", forged);
+	expect_error_prefix(cu_history_check_signature(pub, h, forged), CU_EINVALID, want);
+
+	/* the signature kept, the message changed */
+	memcpy(edit, s.rest, s.restlen);
+	assert_non_null(q = strstr(edit, "second"));
+	*q = 'S';
+	forge(forged, f, 0, s.head, s.headlen, s.sig, s.siglen, edit, s.restlen, "", 0);
+	snprintf(want, sizeof(want),
+		"commit %s: bad signature: SSH signature does not match the data", forged);
+	expect_error(cu_history_check_signature(pub, h, forged), CU_EINVALID, want);
+
+	/* the signature moved into the message: git sees an unsigned
+	 * commit, though libgit2's extraction alone would find it good */
+	forge(forged, f, 0, s.head, s.headlen, "\n", 1, s.sig, s.siglen, s.rest + 1,
+		s.restlen - 1);
+	assert_true(extract_alone_verifies(f, forged));
+	snprintf(want, sizeof(want), "commit %s: no signature", forged);
+	expect_error(cu_history_check_signature(pub, h, forged), CU_EINVALID, want);
+
+	/* a bare "gpgsig" line in place of the blank line: libgit2 drops it
+	 * from the signed data, so the old signature still verifies over a
+	 * commit that git reads without its message */
+	forge(forged, f, 1, s.head, s.headlen, "gpgsig\n", 7, s.sig, s.siglen, s.rest + 1,
+		s.restlen - 1);
+	assert_true(extract_alone_verifies(f, forged));
+	snprintf(want, sizeof(want), "commit %s: bad signature: the gpgsig header is "
+		"repeated, misplaced or malformed", forged);
+	expect_error(cu_history_check_signature(pub, h, forged), CU_EINVALID, want);
+	assert_memory_equal(pub, zero, CU_ED25519_PUB);
+
+	/* bytes after a NUL, which libgit2's extraction does not see */
+	forge(forged, f, 1, s.text, s.len, "\0appended\n", 10, "", 0, "", 0);
+	assert_true(extract_alone_verifies(f, forged));
+	expect_error_prefix(cu_history_check_signature(pub, h, forged), CU_EINVALID,
+		"commit ");
+	assert_non_null(strstr(cu_error_last(), ": bad signature: the gpgsig header"));
+
+	/* no such commit, not a commit, not an id */
+	assert_int_equal(cu_history_check_signature(pub, h,
+		"0123456789012345678901234567890123456789"), CU_ENOTFOUND);
+	assert_int_equal(cu_history_check_signature(pub, h, tree), CU_ENOTFOUND);
+	assert_int_equal(cu_history_check_signature(pub, h, "nope"), CU_EINVALID);
+	assert_int_equal(cu_history_check_signature(pub, h, NULL), CU_EINVALID);
+	assert_memory_equal(pub, zero, CU_ED25519_PUB);
+
+	free(edit);
+	free(s.text);
+	cu_signer_free(other);
+	cu_history_free(h);
+}
+
+/* The rollback an attacker with write access could do, and what the
+ * handle sees afterwards. */
+static void
+test_set_ref(void **state)
+{
+	struct fixture *f = *state;
+	char c1[CU_OID_HEX], c2[CU_OID_HEX], c3[CU_OID_HEX], c4[CU_OID_HEX];
+	char head[CU_OID_HEX], blob[CU_OID_HEX];
+	struct walked w = { 0 };
+	cu_history *h = NULL;
+	size_t n;
+
+	assert_int_equal(cu_history_open(&h, f->repo), 0);
+	commit_one(c1, h, f->signer, "archive.json", "{\"v\":1}", "first");
+	commit_one(c2, h, f->signer, "archive.json", "{\"v\":2}", "second");
+	commit_one(c3, h, f->signer, "archive.json", "{\"v\":3}", "third");
+
+	/* back to the first commit */
+	assert_int_equal(cu_history_set_ref(h, c1), 0);
+	assert_int_equal(cu_history_head(head, h), 0);
+	assert_string_equal(head, c1);
+	expect_read(h, NULL, "archive.json", "{\"v\":1}");
+	assert_int_equal(cu_history_count_since(&n, h, NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), 0);
+	assert_int_equal(w.count, 1);
+	assert_string_equal(w.commit[0], c1);
+	assert_int_equal(run("test \"$(git --git-dir='%s' rev-parse main)\" = %s", f->repo, c1),
+		0);
+
+	/* unconditional: forward again as well */
+	assert_int_equal(cu_history_set_ref(h, c3), 0);
+	assert_int_equal(cu_history_head(head, h), 0);
+	assert_string_equal(head, c3);
+
+	/* refused: no such commit, not a commit, not an id; the head stays */
+	assert_int_equal(capture(blob, sizeof(blob), "git --git-dir='%s' rev-parse "
+		"'%s:archive.json'", f->repo, c2), 0);
+	assert_int_equal(cu_history_set_ref(h, "0123456789012345678901234567890123456789"),
+		CU_ENOTFOUND);
+	assert_int_equal(cu_history_set_ref(h, blob), CU_ENOTFOUND);
+	assert_int_equal(cu_history_set_ref(h, "xyz"), CU_EINVALID);
+	assert_int_equal(cu_history_set_ref(h, NULL), CU_EINVALID);
+	assert_int_equal(cu_history_head(head, h), 0);
+	assert_string_equal(head, c3);
+
+	/* after a rollback, the next batch builds on the rolled-back head */
+	assert_int_equal(cu_history_set_ref(h, c2), 0);
+	commit_one(c4, h, f->signer, "archive.json", "{\"v\":4}", "fourth");
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(cu_history_walk(h, walk_collect, &w), 0);
+	assert_int_equal(w.count, 3);
+	assert_string_equal(w.commit[1], c2);
+	assert_string_equal(w.commit[2], c4);
+	assert_string_equal(w.parent[2], c2);
+	cu_history_free(h);
+}
+
 static double
 seconds(void)
 {
@@ -750,6 +1145,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_signature, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_ref, setup, teardown),
 		cmocka_unit_test(test_path),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 	};

@@ -1,0 +1,61 @@
+/*
+ * archive_int.h — what the facade's own source files share (archive.c,
+ * verify.c); not part of the public contract.
+ */
+#ifndef CUSTOS_ARCHIVE_INT_H
+#define CUSTOS_ARCHIVE_INT_H
+
+#include <jansson.h>
+
+#include "custos/archive.h"
+#include "custos/cas.h"
+#include "custos/conf.h"
+#include "custos/history.h"
+#include "custos/index.h"
+#include "custos/sig.h"
+
+struct cu_archive {
+	char path[3800];
+	int mode;
+	int lock_fd;
+	char name[160];
+	char fonds[32];
+	char signing_key[128];      /* "ssh-ed25519 AAAA…" from archive.json */
+	cu_conf *conf;
+	cu_cas *cas;
+	cu_history *hist;
+	cu_index *ix;
+	cu_signer *signer;          /* writers only */
+	unsigned char hmac[CU_HMAC_KEY_LEN];
+	int have_hmac;
+	char user[128];
+	unsigned long uid;
+	int index_behind;           /* a reader found the index behind the history */
+};
+
+/* The history path of a record from its ref (records/<class>/<item/1000>/<item>.json). */
+int arc_record_path(char *out, size_t outsz, const char *ref);
+
+/* A string member of o, or NULL. */
+const char *arc_jstr(const json_t *o, const char *key);
+
+/* Sets doc's "id" to the SHA-256 of its canonical form without "id" and
+ * returns the canonical text with it. */
+int arc_seal_document(char **text, size_t *len, char id_hex[65], json_t *doc);
+
+/* The display summary the index stores for a record document (new string). */
+char *arc_summary_json(const json_t *doc);
+
+/* Commits files plus log/checkpoint for log_size, signed; the checkpoint's
+ * root is `root` when given, else computed from the index's log in t.  With
+ * t, records checkpoint, log size and head in it (the caller commits t). */
+int arc_commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
+	uint64_t log_size, const unsigned char *root, const char *subject, char head[CU_OID_HEX]);
+
+/* The raw key of an "ssh-ed25519 AAAA…" line. */
+int arc_ssh_pub_raw(unsigned char pub[CU_ED25519_PUB], const char *line);
+
+/* Replays into the index what it has not seen of the history. */
+int arc_index_sync(cu_archive *a, size_t *replayed);
+
+#endif

@@ -1,0 +1,1085 @@
+/*
+ * verify.c — custos verify: check the whole archive without trusting the
+ * index (see cu_archive_verify in custos/archive.h and docs/verify.md).
+ *
+ * One pass over the objects (every loose file and pack member re-hashed),
+ * one over the commits (signatures), one over every file of the history in
+ * commit order, recomputing the Merkle log from the documents with a
+ * frontier of at most 64 hashes, and comparing the index with what the
+ * history says.  Memory: the object census (digest and size per object) and
+ * the ids of the records, nothing proportional to the bytes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "custos/canon.h"
+#include "custos/error.h"
+#include "custos/mlog.h"
+#include "custos/note.h"
+#include "custos/record.h"
+#include "custos/util.h"
+#include "archive_int.h"
+
+/* ---- the object census ---------------------------------------------------- */
+
+struct obj {
+	unsigned char digest[32];
+	uint64_t size;
+	int used;
+};
+
+struct census {
+	struct obj *slots;
+	size_t cap, n;
+};
+
+static struct obj *
+census_find(struct census *c, const unsigned char digest[32], int insert)
+{
+	uint64_t h;
+	size_t i;
+
+	if (insert && 2 * (c->n + 1) > c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		struct obj *old = c->slots, *s = calloc(cap, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		c->slots = s;
+		for (size_t k = 0; k < c->cap; k++)
+			if (old[k].used) {
+				memcpy(&h, old[k].digest, 8);
+				for (i = h & (cap - 1); s[i].used; i = (i + 1) & (cap - 1))
+					;
+				s[i] = old[k];
+			}
+		free(old);
+		c->cap = cap;
+	}
+	if (c->cap == 0)
+		return NULL;
+	memcpy(&h, digest, 8);
+	for (i = h & (c->cap - 1); c->slots[i].used; i = (i + 1) & (c->cap - 1))
+		if (memcmp(c->slots[i].digest, digest, 32) == 0)
+			return &c->slots[i];
+	if (!insert)
+		return NULL;
+	memcpy(c->slots[i].digest, digest, 32);
+	c->slots[i].used = 1;
+	c->n++;
+	return &c->slots[i];
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+struct cls {
+	char key[96];
+	uint32_t last;
+};
+
+struct vleaf {
+	uint64_t index;
+	unsigned char hash[CU_MLOG_HASH];
+};
+
+struct vctx {
+	cu_archive *a;
+	cu_verify_cb cb;
+	void *payload;
+	cu_verify_report *r;
+	unsigned char pub[CU_ED25519_PUB];
+	cu_index_txn *t;            /* a read snapshot of the index */
+	struct census objects;
+	/* the recomputed log: perfect subtrees on its right edge */
+	unsigned char frontier[64][CU_MLOG_HASH];
+	uint64_t size;
+	/* the commit whose files are arriving */
+	char commit[CU_OID_HEX];
+	struct vleaf *leaves;
+	size_t nleaves, capleaves;
+	int has_ckpt;
+	uint64_t ckpt_size;
+	unsigned char ckpt_root[CU_MLOG_HASH];
+	uint64_t last_ckpt_size;
+	struct cls *classes;
+	size_t nclasses;
+	unsigned char (*ids)[32];   /* records of the history, for the index check */
+	size_t nids, capids;
+	char **paths;               /* where the history put each record */
+	size_t npaths, cappaths;
+	char **present;             /* sorted copy of paths, marked as the head tree is walked */
+	/* a kept checkpoint, and the last run's log */
+	int want_since, want_last;
+	uint64_t since_size, last_size;
+	unsigned char since_root[CU_MLOG_HASH], last_root[CU_MLOG_HASH];
+	int history_broken;         /* a problem in the history or the log itself */
+	int index_broken;
+};
+
+/* Reports one problem; returns the callback's verdict (non-zero stops). */
+static int
+problem(struct vctx *v, const char *kind, const char *ref, const char *id, const char *commit,
+	const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int
+problem(struct vctx *v, const char *kind, const char *ref, const char *id, const char *commit,
+	const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	cu_verify_problem p = { kind, ref, id, commit, msg };
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	v->r->problems++;
+	if (strcmp(kind, "commit") == 0 || strcmp(kind, "checkpoint") == 0 ||
+	    strcmp(kind, "log") == 0 || strcmp(kind, "record") == 0 || strcmp(kind, "event") == 0)
+		v->history_broken = 1;
+	if (strcmp(kind, "index") == 0)
+		v->index_broken = 1;
+	return v->cb ? v->cb(&p, v->payload) : 0;
+}
+
+/* The root of the recomputed log from its frontier. */
+static int
+frontier_root(unsigned char out[CU_MLOG_HASH], const struct vctx *v)
+{
+	int first = 1;
+
+	if (v->size == 0)
+		return cu_sha256(out, "", 0);
+	for (unsigned k = 0; k < 64; k++) {
+		if (!(v->size & (UINT64_C(1) << k)))
+			continue;
+		if (first) {
+			memcpy(out, v->frontier[k], CU_MLOG_HASH);
+			first = 0;
+		} else if (cu_mlog_node_hash(out, v->frontier[k], out) < 0) {
+			return CU_ERROR;
+		}
+	}
+	return 0;
+}
+
+/* Appends a leaf to the recomputed log; notes the roots a kept checkpoint
+ * and the last run ask about. */
+static int
+frontier_append(struct vctx *v, const unsigned char leaf[CU_MLOG_HASH])
+{
+	unsigned char h[CU_MLOG_HASH];
+	unsigned k = 0;
+	int error;
+
+	memcpy(h, leaf, CU_MLOG_HASH);
+	while (v->size & (UINT64_C(1) << k)) {
+		if ((error = cu_mlog_node_hash(h, v->frontier[k], h)) < 0)
+			return error;
+		k++;
+	}
+	memcpy(v->frontier[k], h, CU_MLOG_HASH);
+	v->size++;
+	for (int w = 0; w < 2; w++) {
+		int *want = w ? &v->want_last : &v->want_since;
+		uint64_t size = w ? v->last_size : v->since_size;
+		unsigned char *root = w ? v->last_root : v->since_root, got[CU_MLOG_HASH];
+		if (*want && size == v->size) {
+			if ((error = frontier_root(got, v)) < 0)
+				return error;
+			if (memcmp(got, root, CU_MLOG_HASH) != 0 &&
+			    (error = problem(v, "log", NULL, NULL, NULL, w
+				? "the log's first %llu leaves differ from what the last verify run "
+				  "saw: the history was rewritten"
+				: "the log's first %llu leaves do not match the kept checkpoint: the "
+				  "history was rewritten", (unsigned long long)size)) != 0)
+				return error;
+			*want = 0;
+		}
+	}
+	return 0;
+}
+
+/* ---- objects ------------------------------------------------------------------ */
+
+/* SHA-256 of size bytes of fd from offset, streamed. */
+static int
+hash_fd(unsigned char out[32], int fd, uint64_t offset, uint64_t size, uint64_t *hashed)
+{
+	static _Thread_local unsigned char buf[1 << 16];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t done = 0;
+	int error = 0;
+
+	if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		error = cu_error_set(CU_ERROR, "SHA-256 context failed");
+		goto done;
+	}
+	while (done < size) {
+		size_t want = size - done < sizeof(buf) ? (size_t)(size - done) : sizeof(buf);
+		ssize_t got = pread(fd, buf, want, (off_t)(offset + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			/* shorter than it claims: hash what is there, the digest will differ */
+			break;
+		}
+		if (!EVP_DigestUpdate(md, buf, (size_t)got)) {
+			error = cu_error_set(CU_ERROR, "SHA-256 failed");
+			goto done;
+		}
+		done += (uint64_t)got;
+	}
+	if (!EVP_DigestFinal_ex(md, out, NULL))
+		error = cu_error_set(CU_ERROR, "SHA-256 failed");
+	*hashed += done;
+done:
+	EVP_MD_CTX_free(md);
+	return error;
+}
+
+/* The saved stat of an object file from the last full run, for --quick. */
+struct vstate_file {
+	char name[160];
+	uint64_t size, mtime_ns, ino;
+};
+
+struct vstate {
+	struct vstate_file *files;
+	size_t n, cap;
+	uint64_t log_size;
+	unsigned char log_root[CU_MLOG_HASH];
+	int has_log;
+};
+
+static int
+vstate_add(struct vstate *s, const char *name, const struct stat *st)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct vstate_file *f = realloc(s->files, cap * sizeof(*f));
+		if (f == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		s->files = f;
+		s->cap = cap;
+	}
+	snprintf(s->files[s->n].name, sizeof(s->files[s->n].name), "%s", name);
+	s->files[s->n].size = (uint64_t)st->st_size;
+	s->files[s->n].mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
+		(uint64_t)st->st_mtim.tv_nsec;
+	s->files[s->n].ino = (uint64_t)st->st_ino;
+	s->n++;
+	return 0;
+}
+
+static int
+vstate_unchanged(const struct vstate *s, const char *name, const struct stat *st)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->files[i].name, name) == 0)
+			return s->files[i].size == (uint64_t)st->st_size &&
+				s->files[i].ino == (uint64_t)st->st_ino &&
+				s->files[i].mtime_ns == (uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
+					(uint64_t)st->st_mtim.tv_nsec;
+	return 0;
+}
+
+/* ARCHIVE/verify.state: "log <size> <hex root>" and "file <name> <size>
+ * <mtime ns> <inode>" lines, written after each run. */
+static int
+vstate_load(struct vstate *s, const cu_archive *a)
+{
+	char p[4096], *text = NULL, *line, *save = NULL;
+	size_t len;
+	int error;
+
+	memset(s, 0, sizeof(*s));
+	if ((error = cu_pathf(p, sizeof(p), "%s/verify.state", a->path)) < 0)
+		return error;
+	if (cu_read_file(&text, &len, p, 64u << 20) < 0) {
+		cu_error_clear();
+		return 0;     /* no earlier run */
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[160], hex[65];
+		unsigned long long a1, a2, a3;
+		if (sscanf(line, "log %llu %64s", &a1, hex) == 2 && cu_unhex(s->log_root, 32, hex) == 0) {
+			s->log_size = a1;
+			s->has_log = 1;
+		} else if (sscanf(line, "file %159s %llu %llu %llu", name, &a1, &a2, &a3) == 4) {
+			struct stat st;
+			memset(&st, 0, sizeof(st));
+			st.st_size = (off_t)a1;
+			st.st_mtim.tv_sec = (time_t)(a2 / 1000000000ULL);
+			st.st_mtim.tv_nsec = (long)(a2 % 1000000000ULL);
+			st.st_ino = (ino_t)a3;
+			if ((error = vstate_add(s, name, &st)) < 0)
+				break;
+		}
+	}
+	cu_error_clear();
+	free(text);
+	return 0;
+}
+
+static int
+vstate_save(const struct vstate *s, const cu_archive *a)
+{
+	char p[4096], hex[65], *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int error;
+
+	if ((error = cu_pathf(p, sizeof(p), "%s/verify.state", a->path)) < 0)
+		return error;
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return cu_error_sys("memory stream");
+	cu_hex(hex, s->log_root, 32);
+	fprintf(f, "# custos verify: the log and the object files seen by the last run\n");
+	fprintf(f, "log %llu %s\n", (unsigned long long)s->log_size, hex);
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(f, "file %s %llu %llu %llu\n", s->files[i].name,
+			(unsigned long long)s->files[i].size, (unsigned long long)s->files[i].mtime_ns,
+			(unsigned long long)s->files[i].ino);
+	fclose(f);
+	error = cu_write_file_durable(p, buf, len, 0644, 0);
+	free(buf);
+	return error;
+}
+
+struct pack_ctx {
+	struct vctx *v;
+	int fd;
+	int skip;      /* unchanged since the last full run: census only */
+	const char *pack;
+};
+
+static int
+pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, uint64_t size,
+	void *payload)
+{
+	struct pack_ctx *pc = payload;
+	struct vctx *v = pc->v;
+	unsigned char got[32];
+	char hex[65];
+	struct obj *o;
+	int error;
+
+	(void)pack;
+	cu_hex(hex, digest, 32);
+	if (!pc->skip) {
+		if ((error = hash_fd(got, pc->fd, offset, size, &v->r->bytes_hashed)) < 0)
+			return error;
+		if (memcmp(got, digest, 32) != 0)
+			return problem(v, "object", NULL, hex, NULL,
+				"packed object in %s does not match its name", pc->pack);
+	} else {
+		v->r->objects_skipped++;
+	}
+	if ((o = census_find(&v->objects, digest, 1)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	o->size = size;
+	v->r->objects++;
+	return 0;
+}
+
+static int
+check_pack(const char *pack, void *payload)
+{
+	struct vctx *v = ((void **)payload)[0];
+	struct vstate *old = ((void **)payload)[1], *now = ((void **)payload)[2];
+	struct pack_ctx pc = { v, -1, 0, pack };
+	char p[4096], name[160];
+	struct stat st;
+	int error;
+
+	if ((error = cu_pathf(p, sizeof(p), "%s/objects/packs/%s", v->a->path, pack)) < 0)
+		return error;
+	snprintf(name, sizeof(name), "packs/%s", pack);
+	if ((pc.fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(pc.fd, &st) < 0) {
+		error = cu_error_sys("%s", p);
+		goto done;
+	}
+	pc.skip = v->r->quick && vstate_unchanged(old, name, &st);
+	error = cu_cas_scan_pack(v->a->cas, pack, pack_member, &pc);
+	if (error == CU_EINVALID)
+		error = problem(v, "object", NULL, NULL, NULL, "%s", cu_error_last());
+	else if (error == 0)
+		error = vstate_add(now, name, &st);
+done:
+	if (pc.fd >= 0)
+		close(pc.fd);
+	return error;
+}
+
+/* Every loose object under objects/sha256/xx/, hashed against its name. */
+static int
+check_loose(struct vctx *v, struct vstate *old, struct vstate *now)
+{
+	char base[4096], dir[4200], p[4600], name[160], hex[65];
+	unsigned char digest[32], got[32];
+	int error = 0;
+
+	if ((error = cu_pathf(base, sizeof(base), "%s/objects/sha256", v->a->path)) < 0)
+		return error;
+	for (int x = 0; x < 256 && error == 0; x++) {
+		DIR *d;
+		struct dirent *e;
+		snprintf(dir, sizeof(dir), "%s/%02x", base, x);
+		if ((d = opendir(dir)) == NULL)
+			continue;
+		while (error == 0 && (e = readdir(d)) != NULL) {
+			struct stat st;
+			int fd;
+			struct obj *o;
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(hex, sizeof(hex), "%02x%.62s", x, e->d_name);
+			if (cu_pathf(p, sizeof(p), "%s/%s", dir, e->d_name) < 0)
+				continue;
+			snprintf(name, sizeof(name), "sha256/%02x/%.62s", x, e->d_name);
+			if (strlen(e->d_name) != 62 || cu_unhex(digest, 32, hex) < 0) {
+				cu_error_clear();
+				error = problem(v, "object", NULL, NULL, NULL,
+					"objects/%s is not named by a digest", name);
+				continue;
+			}
+			if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+				if (fd >= 0)
+					close(fd);
+				error = problem(v, "object", NULL, hex, NULL, "cannot read: %s",
+					strerror(errno));
+				continue;
+			}
+			if (v->r->quick && vstate_unchanged(old, name, &st)) {
+				v->r->objects_skipped++;
+			} else if ((error = hash_fd(got, fd, 0, (uint64_t)st.st_size,
+					&v->r->bytes_hashed)) == 0 && memcmp(got, digest, 32) != 0) {
+				error = problem(v, "object", NULL, hex, NULL,
+					"object does not match its name");
+			}
+			close(fd);
+			if (error == 0 && (error = vstate_add(now, name, &st)) == 0) {
+				if ((o = census_find(&v->objects, digest, 1)) == NULL)
+					error = cu_error_set(CU_ERROR, "out of memory");
+				else
+					o->size = (uint64_t)st.st_size;
+				v->r->objects++;
+			}
+		}
+		closedir(d);
+	}
+	return error;
+}
+
+/* ---- commits ------------------------------------------------------------------ */
+
+static int
+check_commit(const char *commit, const char *parent, size_t n, void *payload)
+{
+	struct vctx *v = payload;
+	unsigned char signer[CU_ED25519_PUB];
+
+	(void)parent;
+	(void)n;
+	v->r->commits++;
+	if (cu_history_check_signature(signer, v->a->hist, commit) < 0)
+		return problem(v, "commit", NULL, NULL, commit, "%s", cu_error_last());
+	if (memcmp(signer, v->pub, CU_ED25519_PUB) != 0)
+		return problem(v, "commit", NULL, NULL, commit,
+			"signed by another key than the archive's");
+	return 0;
+}
+
+/* ---- documents -------------------------------------------------------------------- */
+
+static int
+cmp_vleaf(const void *x, const void *y)
+{
+	const struct vleaf *a = x, *b = y;
+
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* The end of a commit: its leaves continue the log without gap, and its
+ * checkpoint is signed by the archive key and names the recomputed root. */
+static int
+end_commit(struct vctx *v)
+{
+	unsigned char root[CU_MLOG_HASH];
+	int error;
+
+	if (v->commit[0] == '\0')
+		return 0;
+	if (v->nleaves > 1)
+		qsort(v->leaves, v->nleaves, sizeof(*v->leaves), cmp_vleaf);
+	for (size_t i = 0; i < v->nleaves; i++) {
+		if (v->leaves[i].index != v->size &&
+		    (error = problem(v, "log", NULL, NULL, v->commit, "leaf %llu where %llu was due",
+			(unsigned long long)v->leaves[i].index, (unsigned long long)v->size)) != 0)
+			return error;
+		if ((error = frontier_append(v, v->leaves[i].hash)) < 0)
+			return error;
+	}
+	if (!v->has_ckpt) {
+		if ((error = problem(v, "checkpoint", NULL, NULL, v->commit,
+				"the commit carries no new log/checkpoint")) != 0)
+			return error;
+	} else {
+		if ((error = frontier_root(root, v)) < 0)
+			return error;
+		if (v->ckpt_size != v->size)
+			error = problem(v, "checkpoint", NULL, NULL, v->commit,
+				"checkpoint of size %llu, but the log has %llu leaves",
+				(unsigned long long)v->ckpt_size, (unsigned long long)v->size);
+		else if (memcmp(root, v->ckpt_root, CU_MLOG_HASH) != 0)
+			error = problem(v, "checkpoint", NULL, NULL, v->commit,
+				"checkpoint root differs from the log recomputed from the documents");
+		else if (v->ckpt_size < v->last_ckpt_size)
+			error = problem(v, "checkpoint", NULL, NULL, v->commit,
+				"the log shrank from %llu to %llu", (unsigned long long)v->last_ckpt_size,
+				(unsigned long long)v->ckpt_size);
+		if (error != 0)
+			return error;
+		v->last_ckpt_size = v->ckpt_size;
+	}
+	v->nleaves = 0;
+	v->has_ckpt = 0;
+	v->commit[0] = '\0';
+	return 0;
+}
+
+static int
+check_checkpoint(struct vctx *v, const char *data, size_t len)
+{
+	char *note = strndup(data, len), *text = NULL, *origin = NULL;
+	int error = 0;
+
+	if (note == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if (cu_note_verify(&text, note, v->a->name, v->pub) < 0) {
+		error = problem(v, "checkpoint", NULL, NULL, v->commit, "%s", cu_error_last());
+	} else if (cu_checkpoint_parse(&origin, &v->ckpt_size, v->ckpt_root, text) < 0) {
+		error = problem(v, "checkpoint", NULL, NULL, v->commit, "%s", cu_error_last());
+	} else if (strcmp(origin, v->a->name) != 0) {
+		error = problem(v, "checkpoint", NULL, NULL, v->commit,
+			"checkpoint of another log (%s)", origin);
+	} else {
+		v->has_ckpt = 1;
+	}
+	free(origin);
+	free(text);
+	free(note);
+	return error;
+}
+
+/* A class key ("SI01-SB·2026-D10-JF") must count its items 1, 2, 3, … */
+static int
+check_item(struct vctx *v, const char *ref, const char *id)
+{
+	const char *dash = strrchr(ref, '-');
+	struct cls *c = NULL;
+	unsigned long item;
+
+	if (dash == NULL || (size_t)(dash - ref) >= sizeof(c->key))
+		return problem(v, "record", ref, id, v->commit, "malformed ref");
+	item = strtoul(dash + 1, NULL, 10);
+	for (size_t i = 0; i < v->nclasses; i++)
+		if (strncmp(v->classes[i].key, ref, (size_t)(dash - ref)) == 0 &&
+		    v->classes[i].key[dash - ref] == '\0')
+			c = &v->classes[i];
+	if (c == NULL) {
+		struct cls *p = realloc(v->classes, (v->nclasses + 1) * sizeof(*p));
+		if (p == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		v->classes = p;
+		c = &v->classes[v->nclasses++];
+		snprintf(c->key, sizeof(c->key), "%.*s", (int)(dash - ref), ref);
+		c->last = 0;
+	}
+	if (item == c->last + 1) {
+		c->last = (uint32_t)item;
+		return 0;
+	}
+	if (item <= c->last)
+		return problem(v, "item", ref, id, v->commit, "item %lu given twice in %s", item,
+			c->key);
+	{
+		uint32_t from = c->last + 1;
+		c->last = (uint32_t)item;
+		return problem(v, "item", ref, id, v->commit,
+			"gap in %s: item %lu follows %u (missing %u to %lu)", c->key, item, from - 1,
+			from, item - 1);
+	}
+}
+
+/* The index must hold what the history says of this record. */
+static int
+check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32],
+	const char *ref, const char *idh)
+{
+	unsigned char got[32], digest[32];
+	char *want = NULL, *have = NULL, *rkey = NULL;
+	int error = 0;
+
+	if (cu_index_get_ref(v->t, ref, got) < 0 || memcmp(got, id, 32) != 0) {
+		cu_error_clear();
+		error = problem(v, "index", ref, idh, NULL, "the ref is missing from the index or "
+			"names another record");
+		goto done;
+	}
+	want = arc_summary_json(doc);
+	if (cu_index_get_summary(&have, v->t, id) < 0) {
+		cu_error_clear();
+		error = problem(v, "index", ref, idh, NULL, "the record is missing from the index");
+		goto done;
+	}
+	if (want == NULL || strcmp(want, have) != 0) {
+		error = problem(v, "index", ref, idh, NULL, "the index entry differs from the history");
+		goto done;
+	}
+	rkey = cu_receipt_key(json_object_get(doc, "receipt"));
+	if (rkey != NULL && (cu_index_get_rkey(v->t, rkey, got, digest) < 0 ||
+			memcmp(got, id, 32) != 0)) {
+		cu_error_clear();
+		error = problem(v, "index", ref, idh, NULL, "the receipt's identity is missing from "
+			"the index or names another record");
+	}
+done:
+	free(want);
+	free(have);
+	free(rkey);
+	return error;
+}
+
+/* One document of the history: canonical, hashed to its id, a leaf. */
+static int
+check_document(struct vctx *v, const char *path, const char *data, size_t len)
+{
+	int is_record = path[0] == 'r';
+	const char *kind = is_record ? "record" : "event";
+	json_error_t jerr;
+	json_t *doc = NULL, *copy = NULL, *leaf;
+	char *canon = NULL, *text = NULL, idh[65], want_path[256];
+	const char *ref = NULL, *docid;
+	unsigned char id[32];
+	size_t clen, tlen;
+	int error = 0;
+
+	if ((doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		error = problem(v, kind, NULL, NULL, v->commit, "%s: not JSON: %s", path, jerr.text);
+		goto done;
+	}
+	ref = arc_jstr(doc, "ref");
+	docid = arc_jstr(doc, "id");
+	if (cu_canon(&canon, &clen, doc) < 0 || clen != len || memcmp(canon, data, len) != 0) {
+		cu_error_clear();
+		error = problem(v, kind, ref, docid, v->commit, "%s: not in canonical form", path);
+		goto done;
+	}
+	if ((copy = json_deep_copy(doc)) == NULL ||
+	    (error = arc_seal_document(&text, &tlen, idh, copy)) < 0)
+		goto done;
+	if (docid == NULL || strcmp(docid, idh) != 0) {
+		error = problem(v, kind, ref, docid, v->commit,
+			"%s: the document does not hash to its id (it hashes to %.12s…)", path, idh);
+		goto done;
+	}
+	cu_unhex(id, 32, idh);
+	leaf = json_object_get(doc, "leaf");
+	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0) {
+		error = problem(v, kind, ref, idh, v->commit, "%s: no log leaf", path);
+		goto done;
+	}
+	if (v->nleaves == v->capleaves) {
+		size_t cap = v->capleaves ? v->capleaves * 2 : 1024;
+		struct vleaf *l = realloc(v->leaves, cap * sizeof(*l));
+		if (l == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		v->leaves = l;
+		v->capleaves = cap;
+	}
+	v->leaves[v->nleaves].index = (uint64_t)json_integer_value(leaf);
+	if ((error = cu_mlog_leaf_hash(v->leaves[v->nleaves].hash, data, len)) < 0)
+		goto done;
+	v->nleaves++;
+	if (!is_record) {
+		v->r->events++;
+		goto done;
+	}
+	v->r->records++;
+	if (ref == NULL || arc_record_path(want_path, sizeof(want_path), ref) < 0 ||
+	    strcmp(want_path, path) != 0) {
+		cu_error_clear();
+		error = problem(v, "record", ref, idh, v->commit, "%s: not where its ref puts it", path);
+		goto done;
+	}
+	{
+		/* its content object: present, with the size recorded */
+		const char *digest = arc_jstr(json_object_get(doc, "content"), "digest");
+		json_int_t size = json_integer_value(json_object_get(json_object_get(doc, "content"),
+			"size"));
+		unsigned char d[32];
+		struct obj *o;
+		if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || cu_unhex(d, 32, digest + 7) < 0) {
+			cu_error_clear();
+			error = problem(v, "record", ref, idh, v->commit, "no content digest");
+			goto done;
+		}
+		if ((o = census_find(&v->objects, d, 0)) == NULL)
+			error = problem(v, "object", ref, digest + 7, NULL,
+				"the record's content object is missing");
+		else if (o->size != (uint64_t)size)
+			error = problem(v, "object", ref, digest + 7, NULL,
+				"the record's content object has %llu bytes, the record says %lld",
+				(unsigned long long)o->size, (long long)size);
+		if (error != 0)
+			goto done;
+	}
+	if (v->npaths == v->cappaths) {
+		size_t cap = v->cappaths ? v->cappaths * 2 : 4096;
+		char **p = realloc(v->paths, cap * sizeof(*p));
+		if (p == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		v->paths = p;
+		v->cappaths = cap;
+	}
+	if ((v->paths[v->npaths] = strdup(path)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	v->npaths++;
+	if (v->nids == v->capids) {
+		size_t cap = v->capids ? v->capids * 2 : 4096;
+		unsigned char (*p)[32] = realloc(v->ids, cap * sizeof(*p));
+		if (p == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		v->ids = p;
+		v->capids = cap;
+	}
+	memcpy(v->ids[v->nids++], id, 32);
+	if (v->t != NULL)
+		error = check_index_record(v, doc, id, ref, idh);
+done:
+	json_decref(doc);
+	json_decref(copy);
+	free(canon);
+	free(text);
+	return error;
+}
+
+static int
+history_file(const char *commit, const char *path, const char *data, size_t len, void *payload)
+{
+	struct vctx *v = payload;
+	int error;
+
+	if (strcmp(commit, v->commit) != 0) {
+		if ((error = end_commit(v)) != 0)
+			return error;
+		snprintf(v->commit, sizeof(v->commit), "%s", commit);
+	}
+	if (strcmp(path, "log/checkpoint") == 0)
+		return check_checkpoint(v, data, len);
+	if (strncmp(path, "records/", 8) == 0 || strncmp(path, "events/", 7) == 0)
+		return check_document(v, path, data, len);
+	return 0;
+}
+
+/* ---- the current tree ------------------------------------------------------------ */
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A record file of the head tree: it was added by a commit of the history,
+ * and its class counts its items without gaps. */
+static int
+tree_record(const char *path, void *payload)
+{
+	struct vctx *v = payload;
+	const char *key = path;
+	char **hit, ref[256], cls[160];
+	const char *slash1, *slash3;
+
+	hit = bsearch(&key, v->paths, v->npaths, sizeof(*v->paths), cmp_str);
+	if (hit != NULL)
+		v->present[hit - v->paths] = (char *)"";
+	/* records/<class>/<thousands>/<item>.json */
+	slash1 = strchr(path + 8, '/');
+	slash3 = strrchr(path, '/');
+	if (slash1 == NULL || slash3 == NULL || slash3 <= slash1 ||
+	    (size_t)(slash1 - path - 8) >= sizeof(cls))
+		return problem(v, "record", NULL, NULL, NULL, "%s: not a record's place", path);
+	snprintf(cls, sizeof(cls), "%.*s", (int)(slash1 - path - 8), path + 8);
+	snprintf(ref, sizeof(ref), "%s-%.*s", cls, (int)strcspn(slash3 + 1, "."), slash3 + 1);
+	return check_item(v, ref, NULL);
+}
+
+/* Every record the history added must still be in the head tree, and the
+ * items of every class must run 1, 2, 3, … there. */
+static int
+check_tree(struct vctx *v)
+{
+	int error;
+
+	if (v->npaths > 1)
+		qsort(v->paths, v->npaths, sizeof(*v->paths), cmp_str);
+	if ((v->present = calloc(v->npaths ? v->npaths : 1, sizeof(*v->present))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if ((error = cu_history_list(v->a->hist, "records/", tree_record, v)) != 0)
+		return error;
+	for (size_t i = 0; i < v->npaths; i++)
+		if (v->present[i] == NULL &&
+		    (error = problem(v, "record", NULL, NULL, NULL, "%s: archived by the history but "
+			"missing from its current tree", v->paths[i])) != 0)
+			return error;
+	return 0;
+}
+
+/* ---- the index as a whole ------------------------------------------------------- */
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	return memcmp(x, y, 32);
+}
+
+static int
+extra_record(const unsigned char id[32], void *payload)
+{
+	struct vctx *v = payload;
+	char hex[65];
+
+	if (bsearch(id, v->ids, v->nids, 32, cmp_id) != NULL)
+		return 0;
+	cu_hex(hex, id, 32);
+	return problem(v, "index", NULL, hex, NULL, "the index holds a record the history does not");
+}
+
+static int
+check_index_whole(struct vctx *v)
+{
+	char ihead[41], hhead[CU_OID_HEX];
+	unsigned char leaf[CU_MLOG_HASH];
+	uint64_t isize;
+	size_t n;
+	cu_mlog_store st;
+	int error;
+
+	if ((error = cu_index_get_head(ihead, v->t)) < 0 ||
+	    (error = cu_history_head(hhead, v->a->hist)) < 0 ||
+	    (error = cu_index_log_size(&isize, v->t)) < 0 ||
+	    (error = cu_index_count_records(&n, v->t)) < 0)
+		return error;
+	if (strcmp(ihead, hhead) != 0 &&
+	    (error = problem(v, "index", NULL, NULL, hhead, "the index reflects commit %.12s, the "
+		"history's head is %.12s", ihead[0] ? ihead : "(none)", hhead)) != 0)
+		return error;
+	if (isize != v->size &&
+	    (error = problem(v, "index", NULL, NULL, NULL, "the index's log has %llu leaves, the "
+		"history's %llu", (unsigned long long)isize, (unsigned long long)v->size)) != 0)
+		return error;
+	if (n > v->nids) {
+		if (v->nids > 1)
+			qsort(v->ids, v->nids, 32, cmp_id);
+		if ((error = cu_index_foreach_record(v->t, extra_record, v)) != 0)
+			return error;
+	}
+	/* the newest leaf in the index's log matches the recomputed one */
+	if (v->size > 0 && isize >= v->size) {
+		cu_index_mlog_store(&st, v->t);
+		unsigned char root[CU_MLOG_HASH], want[CU_MLOG_HASH];
+		if (cu_mlog_root(root, &st, v->size) < 0 || frontier_root(want, v) < 0 ||
+		    memcmp(root, want, CU_MLOG_HASH) != 0) {
+			cu_error_clear();
+			if ((error = problem(v, "index", NULL, NULL, NULL, "the index's log differs from "
+				"the log recomputed from the history")) != 0)
+				return error;
+		}
+		(void)leaf;
+	}
+	return 0;
+}
+
+/* ---- recording the run ------------------------------------------------------------- */
+
+static int
+record_run(struct vctx *v)
+{
+	cu_archive *a = v->a;
+	json_t *ev;
+	char now[32], *text = NULL, path[160], head[CU_OID_HEX], subject[160];
+	unsigned char leaf[CU_MLOG_HASH], root[CU_MLOG_HASH];
+	uint64_t size = v->size;
+	size_t len;
+	cu_history_file f;
+	cu_index_txn *t = NULL;
+	cu_mlog_store st;
+	int error;
+
+	cu_now_rfc3339(now);
+	ev = json_pack("{s:i, s:s, s:s, s:{s:s, s:I}, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I}",
+		"version", 1, "kind", "verify", "at", now,
+		"by", "user", a->user, "uid", (json_int_t)a->uid,
+		"result", v->r->problems ? "problems" : "ok", "problems", (json_int_t)v->r->problems,
+		"quick", v->r->quick, "commits", (json_int_t)v->r->commits,
+		"records", (json_int_t)v->r->records, "objects", (json_int_t)v->r->objects,
+		"log_size", (json_int_t)size, "leaf", (json_int_t)size);
+	if (ev == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if ((error = arc_seal_document(&text, &len, v->r->event_id, ev)) < 0 ||
+	    (error = cu_mlog_leaf_hash(leaf, text, len)) < 0 ||
+	    (error = frontier_append(v, leaf)) < 0 ||
+	    (error = frontier_root(root, v)) < 0)
+		goto done;
+	if ((error = cu_pathf(path, sizeof(path), "events/%.4s/%.5s/%s.json", now, now + 5,
+			v->r->event_id)) < 0)
+		goto done;
+	f = (cu_history_file){ path, text, len };
+	snprintf(subject, sizeof(subject), "verify: %s (%zu problem%s)%s",
+		v->r->problems ? "problems found" : "ok", v->r->problems,
+		v->r->problems == 1 ? "" : "s", v->r->quick ? " --quick" : "");
+	if (!v->index_broken) {
+		/* the index agrees with the history: keep it up to date */
+		if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
+			goto done;
+		cu_index_mlog_store(&st, t);
+		if ((error = cu_mlog_append(&st, size, leaf)) < 0)
+			goto done;
+	}
+	/* the root is the recomputed one: never sign what the index alone says */
+	if ((error = arc_commit_logged(a, t, &f, 1, size + 1, root, subject, head)) < 0)
+		goto done;
+	if (t != NULL) {
+		error = cu_index_commit(t);
+		t = NULL;
+	}
+	v->r->recorded = error == 0;
+done:
+	if (t != NULL)
+		cu_index_abort(t);
+	free(text);
+	json_decref(ev);
+	return error;
+}
+
+/* ---- the whole -------------------------------------------------------------------- */
+
+int
+cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void *payload,
+	cu_verify_report *r)
+{
+	struct vctx v;
+	struct vstate old, now;
+	void *packarg[3];
+	int error;
+
+	memset(r, 0, sizeof(*r));
+	memset(&v, 0, sizeof(v));
+	memset(&now, 0, sizeof(now));
+	if (a->mode != CU_ARCHIVE_REPAIR)
+		return cu_error_set(CU_EINVALID, "verify needs the archive opened for repair");
+	v.a = a;
+	v.cb = cb;
+	v.payload = payload;
+	v.r = r;
+	r->quick = o->quick;
+	if ((error = arc_ssh_pub_raw(v.pub, a->signing_key)) < 0)
+		return error;
+	if ((error = vstate_load(&old, a)) < 0)
+		return error;
+	if (old.has_log) {
+		v.want_last = old.log_size > 0;
+		v.last_size = old.log_size;
+		memcpy(v.last_root, old.log_root, CU_MLOG_HASH);
+	}
+	if (o->since_checkpoint != NULL) {
+		char *text = NULL, *origin = NULL;
+		if (cu_note_verify(&text, o->since_checkpoint, a->name, v.pub) < 0 ||
+		    cu_checkpoint_parse(&origin, &v.since_size, v.since_root, text) < 0) {
+			error = cu_error_prefix(CU_EINVALID, "--since-checkpoint");
+			free(text);
+			free(origin);
+			goto done;
+		}
+		free(text);
+		free(origin);
+		v.want_since = v.since_size > 0;
+	}
+	/* 0. the ordinary recovery after a crash (the index behind the history);
+	 * if the index cannot follow the history, that is reported below */
+	if (arc_index_sync(a, NULL) < 0)
+		cu_error_clear();
+	/* 1. objects */
+	packarg[0] = &v;
+	packarg[1] = &old;
+	packarg[2] = &now;
+	if ((error = check_loose(&v, &old, &now)) < 0 ||
+	    (error = cu_cas_list_packs(a->cas, check_pack, packarg)) < 0)
+		goto done;
+	/* 2. commits and their signatures */
+	if ((error = cu_history_walk(a->hist, check_commit, &v)) < 0)
+		goto done;
+	/* 3. every document, the log, the index */
+	if ((error = cu_index_begin(&v.t, a->ix, 0)) < 0)
+		goto done;
+	if ((error = cu_history_replay(a->hist, NULL, history_file, &v)) < 0 ||
+	    (error = end_commit(&v)) < 0)
+		goto done;
+	r->log_size = v.size;
+	if ((error = check_tree(&v)) < 0)
+		goto done;
+	if (v.want_since && v.since_size > v.size &&
+	    (error = problem(&v, "log", NULL, NULL, NULL, "the log has %llu leaves but the kept "
+		"checkpoint has %llu: the history was rolled back",
+		(unsigned long long)v.size, (unsigned long long)v.since_size)) != 0)
+		goto done;
+	if (v.want_last && v.last_size > v.size &&
+	    (error = problem(&v, "log", NULL, NULL, NULL, "the log has %llu leaves, fewer than the "
+		"%llu the last verify run saw: the history was rolled back",
+		(unsigned long long)v.size, (unsigned long long)v.last_size)) != 0)
+		goto done;
+	if ((error = check_index_whole(&v)) < 0)
+		goto done;
+	cu_index_abort(v.t);
+	v.t = NULL;
+	/* 4. the run itself, in the history — unless the history is what failed */
+	if (!v.history_broken && (error = record_run(&v)) < 0)
+		goto done;
+	now.log_size = v.size;
+	if ((error = frontier_root(now.log_root, &v)) < 0)
+		goto done;
+	now.has_log = 1;
+	if (!v.history_broken)
+		error = vstate_save(&now, a);
+done:
+	if (v.t != NULL)
+		cu_index_abort(v.t);
+	free(v.objects.slots);
+	free(v.leaves);
+	free(v.classes);
+	free(v.ids);
+	for (size_t i = 0; i < v.npaths; i++)
+		free(v.paths[i]);
+	free(v.paths);
+	free(v.present);
+	free(old.files);
+	free(now.files);
+	return error < 0 ? error : 0;
+}
