@@ -72,7 +72,28 @@ for p in "$T"/part.0*; do
 	total=$((total + n))
 	read -r ma mf mr < "$T/mem"
 	row "$n receipts, archive then holds $total" "$(rate "$n" "$secs")/s, $(mib "$ma") / $(mib "$mf") MiB"
+	peak "$T/vmem" "$CUSTOS" -A "$T/g" verify > /dev/null 2>&1
+	read -r va vf vr < "$T/vmem"
+	row "  then custos verify: peak private / file-mapped" "$(mib "$va") / $(mib "$vf") MiB"
 done
+echo
+echo "== verify at $N records: every object re-hashed, every document, commit and checkpoint checked"
+objbytes=$(du -sb "$T/a/objects" | cut -f1)
+sync
+t0=$(now); "$CUSTOS" -A "$T/a" verify > "$T/verify.out" 2>&1 || { cat "$T/verify.out"; exit 1; }; t1=$(now)
+vsecs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+t0=$(now); find "$T/a/objects" -type f -name '*.tar' -print0 | xargs -0 sha256sum > /dev/null; t1=$(now)
+ssecs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+row "custos verify (whole run)" "$(awk -v b="$objbytes" -v s="$vsecs" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
+row "sha256sum over the same object files" "$(awk -v b="$objbytes" -v s="$ssecs" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
+row "  verify / sha256sum (target >= 80 %)" "$(awk -v v="$vsecs" -v s="$ssecs" 'BEGIN { printf "%.0f %%", s / v * 100 }')"
+row "  verify wall time, objects of $(( objbytes / 1048576 )) MiB" "$(printf '%.2f s' "$vsecs")"
+t0=$(now); "$CUSTOS" -A "$T/a" verify --quick > /dev/null 2>&1; t1=$(now)
+row "custos verify --quick (objects unchanged)" "$(printf '%.2f s' "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")"
+ref=$("$CUSTOS" -A "$T/a" search --limit 1 | cut -f1)
+t0=$(now); for i in $(seq 1 50); do "$CUSTOS" -A "$T/a" prove "$ref" > /dev/null; done; t1=$(now)
+row "custos prove, whole command (50 proofs)" "$(ms "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 50) ms/proof"
+
 echo
 echo "== peers"
 S=${GIT_SAMPLE:-300}

@@ -684,9 +684,20 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		error = problem(v, kind, ref, docid, v->commit, "%s: not in canonical form", path);
 		goto done;
 	}
-	if ((copy = json_deep_copy(doc)) == NULL ||
-	    (error = arc_seal_document(&text, &tlen, idh, copy)) < 0)
-		goto done;
+	{
+		/* the id is the digest of the canonical form without "id": a shallow
+		 * copy suffices, only the top level loses a member */
+		unsigned char sum[32];
+		if ((copy = json_copy(doc)) == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		json_object_del(copy, "id");
+		if ((error = cu_canon(&text, &tlen, copy)) < 0 ||
+		    (error = cu_sha256(sum, text, tlen)) < 0)
+			goto done;
+		cu_hex(idh, sum, 32);
+	}
 	if (docid == NULL || strcmp(docid, idh) != 0) {
 		error = problem(v, kind, ref, docid, v->commit,
 			"%s: the document does not hash to its id (it hashes to %.12s…)", path, idh);
