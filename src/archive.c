@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,6 +341,11 @@ index_event(cu_index_txn *t, const json_t *doc)
 		return cu_error_set(CU_EINVALID, "event document without id");
 	if ((error = cu_time_parse(&tm, arc_jstr(doc, "at") ? arc_jstr(doc, "at") : "")) < 0)
 		return cu_error_prefix(error, "event %s: at", arc_jstr(doc, "id"));
+	if (!json_is_array(recs)) {
+		/* about the whole archive (a verify run): filed under the zero id */
+		memset(rid, 0, sizeof(rid));
+		return cu_index_put_event(t, rid, tm.epoch, eid);
+	}
 	json_array_foreach(recs, i, v) {
 		if (cu_unhex(rid, 32, arc_jstr(v, "id") ? arc_jstr(v, "id") : "") < 0)
 			return cu_error_set(CU_EINVALID, "event %s: bad record id", arc_jstr(doc, "id"));
@@ -347,6 +353,17 @@ index_event(cu_index_txn *t, const json_t *doc)
 			return error;
 	}
 	return 0;
+}
+
+/* Notes which commit added a document (for trace). */
+static int
+index_commit_of(cu_index_txn *t, const json_t *doc, const char *commit)
+{
+	unsigned char id[32];
+
+	if (cu_unhex(id, 32, arc_jstr(doc, "id") ? arc_jstr(doc, "id") : "") < 0)
+		return cu_error_set(CU_EINVALID, "document without id");
+	return cu_index_put_commit(t, id, commit);
 }
 
 /* ---- replay: bring the index up to the history head --------------------------- */
@@ -470,6 +487,8 @@ replay_file(const char *commit, const char *path, const char *data, size_t len, 
 		return cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
 	if ((error = replay_leaf(rc, doc, data, len, path)) == 0)
 		error = path[0] == 'r' ? index_record(rc->a, rc->t, doc) : index_event(rc->t, doc);
+	if (error == 0)
+		error = index_commit_of(rc->t, doc, commit);
 	json_decref(doc);
 	return error;
 }
@@ -931,6 +950,7 @@ struct cu_ingest {
 	size_t nouts, cap_outs;
 	size_t batch_records, batch_dups, batch_rejected;
 	uint64_t log_size;           /* leaves in the log, this batch's included */
+	unsigned char (*ids)[32];    /* the batch's record ids, parallel to files */
 	cu_ingest_stats stats;
 	char now[32];
 };
@@ -1038,11 +1058,18 @@ flush_batch(cu_ingest *in)
 		if ((error = arc_commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, NULL, subject,
 				head)) < 0)
 			goto fail;
+		for (size_t i = 0; i < in->nfiles; i++)
+			if ((error = cu_index_put_commit(in->txn, in->ids[i], head)) < 0)
+				goto fail;
 		in->stats.commits++;
 		error = cu_index_commit(in->txn);
 		in->txn = NULL;
 		if (error < 0) {
-			/* the history holds the batch; the next open replays it */
+			/* the history holds the batch; the next open replays it.  LMDB
+			 * reports a full disk as an I/O error: say which it was */
+			struct statvfs fs;
+			if (statvfs(a->path, &fs) == 0 && fs.f_bavail == 0)
+				cu_error_prefix(error, "No space left on device");
 			cu_error_prefix(error, "index (the records are archived; it will be rebuilt)");
 			goto fail_nocommit;
 		}
@@ -1220,11 +1247,14 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	if (in->nfiles == in->cap_files) {
 		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
 		cu_history_file *f = realloc(in->files, cap * sizeof(*f));
-		if (f == NULL) {
+		unsigned char (*ids)[32] = f ? realloc(in->ids, cap * sizeof(*ids)) : NULL;
+		if (f != NULL)
+			in->files = f;
+		if (ids == NULL) {
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
 		}
-		in->files = f;
+		in->ids = ids;
 		in->cap_files = cap;
 	}
 	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
@@ -1233,6 +1263,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	}
 	in->files[in->nfiles].data = text;
 	in->files[in->nfiles].len = tlen;
+	cu_unhex(in->ids[in->nfiles], 32, id_hex);
 	in->nfiles++;
 	text = NULL;
 	in->batch_records++;
@@ -1430,6 +1461,7 @@ cu_ingest_abort(cu_ingest *in)
 		cu_index_abort(in->txn);
 	clear_batch(in);
 	free(in->files);
+	free(in->ids);
 	free(in->outs);
 	cu_cas_batch_free(in->objs);
 	free(in);
@@ -1570,7 +1602,8 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 	snprintf(subject, sizeof(subject), "access: %s %s%s", action, what,
 		unmasked ? " (unmasked)" : "");
 	if ((error = index_event(t, ev)) < 0 ||
-	    (error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0)
+	    (error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0 ||
+	    (error = index_commit_of(t, ev, head)) < 0)
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
@@ -1765,6 +1798,171 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 done:
 	json_decref(sc.unmasked);
 	json_decref(sc.hits);
+	return error;
+}
+
+/* ---- trace -------------------------------------------------------------------------------- */
+
+struct step {
+	int64_t time;
+	char id[65];
+};
+
+struct steps {
+	struct step *v;
+	size_t n, cap;
+	int64_t since;   /* archive-wide events before the record was archived are not its */
+};
+
+static int
+collect_step(int64_t time, const unsigned char event_id[32], void *payload)
+{
+	struct steps *st = payload;
+
+	if (time < st->since)
+		return 0;
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		struct step *p = realloc(st->v, cap * sizeof(*p));
+		if (p == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		st->v = p;
+		st->cap = cap;
+	}
+	st->v[st->n].time = time;
+	cu_hex(st->v[st->n].id, event_id, 32);
+	st->n++;
+	return 0;
+}
+
+/* Loads the event document of a step (new reference). */
+static int
+load_event(json_t **ev, cu_archive *a, const struct step *s)
+{
+	char path[160], day[32], *text = NULL;
+	size_t len;
+	struct tm tm;
+	time_t when = (time_t)s->time;
+	int error;
+
+	gmtime_r(&when, &tm);
+	strftime(day, sizeof(day), "%Y/%m-%d", &tm);
+	if ((error = cu_pathf(path, sizeof(path), "events/%s/%s.json", day, s->id)) < 0 ||
+	    (error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
+		return error;
+	if ((*ev = json_loadb(text, len, 0, NULL)) == NULL)
+		error = cu_error_set(CU_EINVALID, "history %s: not JSON", path);
+	free(text);
+	return error;
+}
+
+static int
+cmp_leaf_of(const void *x, const void *y)
+{
+	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "leaf"));
+	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "leaf"));
+
+	return a < b ? -1 : a > b;
+}
+
+/* Delivers one event document as a trace entry. */
+static int
+trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
+{
+	char commit[41] = "", detail[600];
+	unsigned char eid[32];
+	const char *kind, *action, *id = arc_jstr(ev, "id") ? arc_jstr(ev, "id") : "";
+	const json_t *by = json_object_get(ev, "by");
+
+	if (cu_unhex(eid, 32, id) < 0 || cu_index_get_commit(commit, t, eid) < 0)
+		cu_error_clear();
+	kind = arc_jstr(ev, "kind") ? arc_jstr(ev, "kind") : "?";
+	if (strcmp(kind, "access") == 0) {
+		action = "accessed";
+		snprintf(detail, sizeof(detail), "%s of the %s, %s%s%s%s",
+			arc_jstr(ev, "action") ? arc_jstr(ev, "action") : "?",
+			arc_jstr(ev, "output") ? arc_jstr(ev, "output") : "record",
+			json_is_true(json_object_get(ev, "unmasked")) ? "personal data in clear" : "masked",
+			arc_jstr(ev, "purpose") ? ", purpose \"" : "",
+			arc_jstr(ev, "purpose") ? arc_jstr(ev, "purpose") : "",
+			arc_jstr(ev, "purpose") ? "\"" : "");
+	} else if (strcmp(kind, "verify") == 0) {
+		action = "verified";
+		snprintf(detail, sizeof(detail), "verify run%s: %s, %lld problem%s, log size %lld",
+			json_is_true(json_object_get(ev, "quick")) ? " (--quick)" : "",
+			arc_jstr(ev, "result") ? arc_jstr(ev, "result") : "?",
+			(long long)json_integer_value(json_object_get(ev, "problems")),
+			json_integer_value(json_object_get(ev, "problems")) == 1 ? "" : "s",
+			(long long)json_integer_value(json_object_get(ev, "log_size")));
+	} else {
+		action = kind;
+		snprintf(detail, sizeof(detail), "%s event", kind);
+	}
+	cu_trace_entry e = { arc_jstr(ev, "at"), action, arc_jstr(by, "user"),
+		(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
+		(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
+	return cb(&e, payload);
+}
+
+int
+cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
+{
+	char id_hex[65], commit[41] = "", detail[600];
+	unsigned char id[32], zero[32] = { 0 };
+	struct steps st = { NULL, 0, 0, 0 };
+	json_t *doc = NULL, **evs = NULL;
+	size_t nevs = 0;
+	cu_index_txn *t = NULL;
+	cu_time when;
+	int error;
+
+	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
+	    (error = load_record(&doc, a, id_hex)) < 0 ||
+	    (error = cu_index_begin(&t, a->ix, 0)) < 0)
+		goto done;
+	cu_unhex(id, 32, id_hex);
+	if (cu_index_get_commit(commit, t, id) < 0)
+		cu_error_clear();
+	if (cu_time_parse(&when, arc_jstr(doc, "archived_at") ? arc_jstr(doc, "archived_at") : "") == 0)
+		st.since = when.epoch;
+	cu_error_clear();
+	{
+		const json_t *by = json_object_get(doc, "archived_by");
+		snprintf(detail, sizeof(detail), "%s from %s (content sha256:%.12s…, %lld bytes)",
+			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "?",
+			arc_jstr(doc, "source") ? arc_jstr(doc, "source") : "?",
+			arc_jstr(json_object_get(doc, "content"), "digest")
+				? arc_jstr(json_object_get(doc, "content"), "digest") + 7 : "?",
+			(long long)json_integer_value(json_object_get(json_object_get(doc, "content"), "size")));
+		cu_trace_entry e = { arc_jstr(doc, "archived_at"), "ingested", arc_jstr(by, "user"),
+			(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
+			(uint64_t)json_integer_value(json_object_get(doc, "leaf")), id_hex };
+		if ((error = cb(&e, payload)) != 0)
+			goto done;
+	}
+	if ((error = cu_index_foreach_event(t, id, collect_step, &st)) < 0 ||
+	    (error = cu_index_foreach_event(t, zero, collect_step, &st)) < 0)
+		goto done;
+	/* the log's order is the true order: steps within a second by leaf */
+	if ((evs = calloc(st.n ? st.n : 1, sizeof(*evs))) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	for (nevs = 0; nevs < st.n; nevs++)
+		if ((error = load_event(&evs[nevs], a, &st.v[nevs])) < 0)
+			goto done;
+	if (nevs > 1)
+		qsort(evs, nevs, sizeof(*evs), cmp_leaf_of);
+	for (size_t i = 0; i < nevs && error == 0; i++)
+		error = trace_event(t, evs[i], cb, payload);
+done:
+	if (t)
+		cu_index_abort(t);
+	for (size_t i = 0; i < nevs; i++)
+		json_decref(evs[i]);
+	free(evs);
+	free(st.v);
+	json_decref(doc);
 	return error;
 }
 

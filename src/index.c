@@ -53,7 +53,8 @@
 
 enum {
 	DB_META, DB_REC, DB_REF, DB_RKEY, DB_CONTENT, DB_TIME, DB_PERSON,
-	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_MLOG, DB_CKPT, DB_COUNT
+	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_MLOG, DB_CKPT, DB_COMMIT,
+	DB_COUNT
 };
 
 static const struct {
@@ -75,6 +76,7 @@ static const struct {
 	[DB_EVENTS]  = { "events",  MDB_DUPSORT | MDB_DUPFIXED },
 	[DB_MLOG]    = { "mlog",    0 },
 	[DB_CKPT]    = { "ckpt",    0 },
+	[DB_COMMIT]  = { "commit",  0 },
 };
 
 /* Scratch space for the tokenizer, reused across calls so that indexing a
@@ -1649,5 +1651,66 @@ cu_index_foreach_record(cu_index_txn *t, int (*cb)(const unsigned char id[32], v
 	mdb_cursor_close(c);
 	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
 		error = lmdb_error(rc, "walking records");
+	return error;
+}
+
+/* ---- which commit holds a document (trace) ---------------------------------- */
+
+int
+cu_index_put_commit(cu_index_txn *t, const unsigned char id[32], const char *commit)
+{
+	MDB_val k = { 32, (void *)id }, v = { strlen(commit), (void *)commit };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	if (v.mv_size != 40)
+		return cu_error_set(CU_EINVALID, "index: a commit id has 40 hex digits");
+	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_COMMIT], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing commit");
+	return 0;
+}
+
+int
+cu_index_get_commit(char commit[41], cu_index_txn *t, const unsigned char id[32])
+{
+	MDB_val k = { 32, (void *)id }, v;
+	int rc;
+
+	commit[0] = '\0';
+	rc = mdb_get(t->txn, t->ix->dbi[DB_COMMIT], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return cu_error_set(CU_ENOTFOUND, "no commit recorded for this document");
+	if (rc != 0)
+		return lmdb_error(rc, "reading commit");
+	if (v.mv_size != 40)
+		return damaged("a commit id is not 40 hex digits");
+	memcpy(commit, v.mv_data, 40);
+	commit[40] = '\0';
+	return 0;
+}
+
+int
+cu_index_foreach_event(cu_index_txn *t, const unsigned char record_id[32],
+	int (*cb)(int64_t time, const unsigned char event_id[32], void *payload), void *payload)
+{
+	MDB_cursor *c;
+	MDB_val k = { 32, (void *)record_id }, v;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_EVENTS], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0 && error == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		if (v.mv_size != POSTING_LEN) {
+			error = damaged("an event posting is not 40 bytes");
+			break;
+		}
+		error = cb(time_from_be(v.mv_data), (const unsigned char *)v.mv_data + TIME_BE_LEN,
+			payload);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "walking events");
 	return error;
 }

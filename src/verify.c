@@ -978,6 +978,14 @@ record_run(struct vctx *v)
 	if ((error = arc_commit_logged(a, t, &f, 1, size + 1, root, subject, head)) < 0)
 		goto done;
 	if (t != NULL) {
+		/* an archive-wide event, filed under the zero id (see trace) */
+		unsigned char zero[32] = { 0 }, eid[32];
+		cu_time tm;
+		if ((error = cu_unhex(eid, 32, v->r->event_id)) < 0 ||
+		    (error = cu_time_parse(&tm, now)) < 0 ||
+		    (error = cu_index_put_event(t, zero, tm.epoch, eid)) < 0 ||
+		    (error = cu_index_put_commit(t, eid, head)) < 0)
+			goto done;
 		error = cu_index_commit(t);
 		t = NULL;
 	}

@@ -155,6 +155,27 @@ typedef struct cu_get_opts {
 int cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len);
 
+/* ---- trace -------------------------------------------------------------- */
+
+/* One step in the life of a record. */
+typedef struct cu_trace_entry {
+	const char *time;      /* RFC 3339 */
+	const char *action;    /* "ingested", "accessed", "verified" */
+	const char *user;      /* who */
+	unsigned long uid;
+	const char *detail;    /* one line: source, purpose and masking, result, … */
+	const char *commit;    /* the commit that holds the step ("" if unknown) */
+	uint64_t leaf;         /* the step's leaf in the log */
+	const char *id;        /* the id of the record or event document */
+} cu_trace_entry;
+
+typedef int (*cu_trace_cb)(const cu_trace_entry *e, void *payload);
+
+/* The whole life of a record (KEY as for get), in time order: ingested,
+ * accessed, and the verify runs that checked it since; each with the commit
+ * and the log leaf that prove it.  Shows no personal data. */
+int cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload);
+
 /* ---- reindex and verify ------------------------------------------------- */
 
 /* Rebuilds the index from history.git and the objects alone (REPAIR).

@@ -166,3 +166,72 @@ cmd_prove(struct cli *c, int argc, char **argv)
 	cu_proof_clear(&p);
 	return error < 0 ? cli_fail("prove") : EXIT_DONE;
 }
+
+static void
+help_trace(void)
+{
+	printf("usage: custos [-A DIR] trace [--json] KEY\n\n"
+		"The whole life of a record in time order — ingested (who, when, from which\n"
+		"source), accessed (who, purpose, masked or not), the verify runs that\n"
+		"checked it — each with the commit and the log leaf that prove it.\n"
+		"Tab-separated: time, action, who, detail, commit, leaf.\n");
+}
+
+static int
+print_trace(const cu_trace_entry *e, void *payload)
+{
+	int json = *(int *)payload;
+
+	if (json) {
+		json_t *o = json_pack("{s:s?, s:s, s:s?, s:I, s:s, s:s, s:I, s:s}", "time", e->time,
+			"action", e->action, "user", e->user, "uid", (json_int_t)e->uid,
+			"detail", e->detail, "commit", e->commit, "leaf", (json_int_t)e->leaf,
+			"id", e->id);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (s == NULL) {
+			json_decref(o);
+			return cu_error_set(CU_ERROR, "out of memory");
+		}
+		puts(s);
+		free(s);
+		json_decref(o);
+		return 0;
+	}
+	printf("%s\t%s\t%s (uid %lu)\t%s\tcommit %.12s\tleaf %llu\n", e->time ? e->time : "?",
+		e->action, e->user ? e->user : "?", e->uid, e->detail,
+		e->commit[0] ? e->commit : "unknown", (unsigned long long)e->leaf);
+	return 0;
+}
+
+int
+cmd_trace(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
+	int json = 0, opt, r;
+	cu_archive *a;
+
+	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
+		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h': help_trace(); return EXIT_DONE;
+		default: return cli_usage("trace", "bad option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage("trace", "exactly one KEY is needed");
+	if ((a = cli_open(c, CU_ARCHIVE_READ)) == NULL)
+		return EXIT_USAGE;
+	if (cu_archive_trace(a, argv[optind], print_trace, &json) < 0) {
+		cu_archive_free(a);
+		return cli_fail("trace");
+	}
+	cu_archive_free(a);
+	return EXIT_DONE;
+}

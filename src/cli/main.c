@@ -24,6 +24,7 @@ static const struct command {
 	{ "keys",   cmd_keys,   "print the archive's public key, allowed-signers line, note key" },
 	{ "checkpoint", cmd_checkpoint, "print the log's latest signed checkpoint" },
 	{ "prove",  cmd_prove,  "inclusion proof of a record, or consistency between log sizes" },
+	{ "trace",  cmd_trace,  "the whole life of a record: ingested, accessed, verified" },
 	{ "verify", cmd_verify, "check everything; report every problem (recorded as an event)" },
 	{ "reindex", cmd_reindex, "rebuild the search index from the history and the objects" },
 };
