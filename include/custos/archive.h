@@ -203,6 +203,7 @@ typedef int (*cu_verify_cb)(const cu_verify_problem *p, void *payload);
 typedef struct cu_verify_report {
 	size_t commits, records, events, objects, objects_skipped, problems;
 	uint64_t bytes_hashed, log_size;
+	uint64_t objects_usec;  /* time spent re-hashing the objects */
 	int quick;
 	int recorded;          /* the run was recorded as an event in the history */
 	char event_id[65];

@@ -112,12 +112,13 @@ cmd_verify(struct cli *c, int argc, char **argv)
 	if (error < 0)
 		return cli_fail("verify");
 	if (o.json) {
-		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b}",
+		json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b}",
 			"type", "summary", "result", r.problems ? "problems" : "ok",
 			"problems", (json_int_t)r.problems, "commits", (json_int_t)r.commits,
 			"records", (json_int_t)r.records, "events", (json_int_t)r.events,
 			"objects", (json_int_t)r.objects, "objects_skipped", (json_int_t)r.objects_skipped,
-			"bytes_hashed", (json_int_t)r.bytes_hashed, "log_size", (json_int_t)r.log_size,
+			"bytes_hashed", (json_int_t)r.bytes_hashed, "objects_usec", (json_int_t)r.objects_usec,
+			"log_size", (json_int_t)r.log_size,
 			"quick", r.quick, "recorded", r.recorded);
 		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		if (s)
