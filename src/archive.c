@@ -130,14 +130,27 @@ arc_jstr(const json_t *o, const char *key)
  * batch rewrites only the few folders it adds to and the cost of a commit does
  * not grow with the archive (an id-based fan-out rewrites every folder). */
 int
-arc_record_path(char *out, size_t outsz, const char *ref)
+arc_record_path(char *out, size_t outsz, const char *ref, long revision)
 {
 	const char *dash = strrchr(ref, '-');
+	char rev[32] = "";
 
 	if (dash == NULL || dash[1] < '0' || dash[1] > '9')
 		return cu_error_set(CU_EINVALID, "%s: malformed ref", ref);
-	return cu_pathf(out, outsz, "records/%.*s/%03lu/%s.json", (int)(dash - ref), ref,
-		strtoul(dash + 1, NULL, 10) / 1000, dash + 1);
+	/* revisions after the first sit beside it: <item>.r2.json, … */
+	if (revision > 1)
+		snprintf(rev, sizeof(rev), ".r%ld", revision);
+	return cu_pathf(out, outsz, "records/%.*s/%03lu/%s%s.json", (int)(dash - ref), ref,
+		strtoul(dash + 1, NULL, 10) / 1000, dash + 1, rev);
+}
+
+/* A record document's revision (1 when it has none). */
+long
+arc_revision(const json_t *doc)
+{
+	json_t *r = json_object_get(doc, "revision");
+
+	return json_is_integer(r) && json_integer_value(r) > 1 ? (long)json_integer_value(r) : 1;
 }
 
 /* ---- keys and person index ------------------------------------------------ */
@@ -199,8 +212,11 @@ take_lock(cu_archive *a, int wait_seconds)
 			return cu_error_sys("lock %s", p);
 		if (waited_ms >= (long)wait_seconds * 1000) {
 			long pid = cu_archive_lock_holder(a->path);
+			char who[32] = "pid unknown";
+			if (pid > 0)
+				snprintf(who, sizeof(who), "pid %ld", pid);
 			return cu_error_set(CU_ELOCKED,
-				"%s: another writer (pid %ld) holds the archive lock%s", a->path, pid,
+				"%s: another writer (%s) holds the archive lock%s", a->path, who,
 				wait_seconds > 0 ? "; gave up waiting" : "");
 		}
 		nanosleep(&tick, NULL);
@@ -240,6 +256,8 @@ receipt_summary(const json_t *doc)
 		"subject", subject, "summary", arc_jstr(r, "summary"));
 	if (s != NULL && json_object_get(r, "amount_fen") != NULL)
 		json_object_set(s, "amount_fen", json_object_get(r, "amount_fen"));
+	if (s != NULL && arc_revision(doc) > 1)
+		json_object_set_new(s, "revision", json_integer(arc_revision(doc)));
 	return s;
 }
 
@@ -253,10 +271,11 @@ arc_summary_json(const json_t *doc)
 	return text;
 }
 
-/* Puts a record document into the index: the same code serves the write
- * path and the replay after a crash, so the two can never disagree. */
+/* Puts a record document into the index (remove = 0), or takes it out of
+ * every key (remove = 1): the same code serves the write path and the
+ * replay after a crash, so the two can never disagree. */
 static int
-index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
+index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 {
 	const json_t *r = json_object_get(doc, "receipt");
 	const json_t *subj = json_object_get(r, "subject");
@@ -308,6 +327,10 @@ index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 		goto done;
 	}
 	e.summary_json = sjson;
+	if (remove) {
+		error = cu_index_remove(t, &e);
+		goto done;
+	}
 	if ((error = cu_index_put(t, &e)) < 0)
 		goto done;
 	/* item numbers: the class key is the ref without its last level */
@@ -324,6 +347,51 @@ done:
 	free(text);
 	free(rkey);
 	return error;
+}
+
+/* Reads the revision of a record the history holds at the head. */
+static int
+load_revision(json_t **doc, cu_archive *a, const char *ref, long revision)
+{
+	char path[256], *text = NULL;
+	size_t len;
+	json_error_t jerr;
+	int error;
+
+	*doc = NULL;
+	if ((error = arc_record_path(path, sizeof(path), ref, revision)) < 0 ||
+	    (error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
+		return error;
+	if ((*doc = json_loadb(text, len, 0, &jerr)) == NULL)
+		error = cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
+	free(text);
+	return error;
+}
+
+/* Indexes a record; a revision takes the place of the one it supersedes,
+ * so that searches see current values only. */
+static int
+index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
+{
+	long rev = arc_revision(doc);
+	json_t *old = NULL;
+	int error;
+
+	if (rev > 1) {
+		const char *sup = arc_jstr(doc, "supersedes");
+		if ((error = load_revision(&old, a, arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "",
+				rev - 1)) < 0)
+			return cu_error_prefix(error, "record %s revision %ld", arc_jstr(doc, "ref"), rev);
+		if (sup == NULL || arc_jstr(old, "id") == NULL || strcmp(sup, arc_jstr(old, "id")) != 0)
+			error = cu_error_set(CU_EINVALID, "record %s revision %ld does not supersede "
+				"revision %ld", arc_jstr(doc, "ref"), rev, rev - 1);
+		else
+			error = index_record_op(a, t, old, 1);
+		json_decref(old);
+		if (error < 0)
+			return error;
+	}
+	return index_record_op(a, t, doc, 0);
 }
 
 /* Puts an event document into the index (access events name one record). */
@@ -1130,18 +1198,29 @@ store_content(cu_ingest *in, unsigned char digest[32], const char *buf, size_t l
 
 /* Ref of a record id already in the index (for duplicates and conflicts). */
 static char *
-ref_of(cu_index_txn *t, const unsigned char id[32])
+ref_rev_of(cu_index_txn *t, const unsigned char id[32], long *revision)
 {
 	char *sjson = NULL, *ref = NULL;
 	json_t *s;
 
+	if (revision)
+		*revision = 1;
 	if (cu_index_get_summary(&sjson, t, id) < 0)
 		return NULL;
-	if ((s = json_loads(sjson, 0, NULL)) != NULL && arc_jstr(s, "ref") != NULL)
+	if ((s = json_loads(sjson, 0, NULL)) != NULL && arc_jstr(s, "ref") != NULL) {
 		ref = strdup(arc_jstr(s, "ref"));
+		if (revision && json_is_integer(json_object_get(s, "revision")))
+			*revision = (long)json_integer_value(json_object_get(s, "revision"));
+	}
 	json_decref(s);
 	free(sjson);
 	return ref;
+}
+
+static char *
+ref_of(cu_index_txn *t, const unsigned char id[32])
+{
+	return ref_rev_of(t, id, NULL);
 }
 
 /* One receipt: validate the item's bytes, deduplicate, store the content
@@ -1242,7 +1321,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 			goto done;
 		in->log_size++;
 	}
-	if ((error = arc_record_path(path, sizeof(path), ref)) < 0)
+	if ((error = arc_record_path(path, sizeof(path), ref, 1)) < 0)
 		goto done;
 	if (in->nfiles == in->cap_files) {
 		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
@@ -1503,6 +1582,7 @@ static int
 load_record_raw(json_t **doc, char **raw, size_t *rawlen, cu_archive *a, const char *id_hex)
 {
 	char path[256], *text = NULL, *ref = NULL;
+	long revision;
 	unsigned char id[32];
 	cu_index_txn *t;
 	size_t len;
@@ -1512,11 +1592,11 @@ load_record_raw(json_t **doc, char **raw, size_t *rawlen, cu_archive *a, const c
 	*doc = NULL;
 	if ((error = cu_unhex(id, 32, id_hex)) < 0 || (error = cu_index_begin(&t, a->ix, 0)) < 0)
 		return error;
-	ref = ref_of(t, id);
+	ref = ref_rev_of(t, id, &revision);
 	cu_index_abort(t);
 	if (ref == NULL)
 		return cu_error_set(CU_ENOTFOUND, "record %s is not in the index", id_hex);
-	if ((error = arc_record_path(path, sizeof(path), ref)) < 0 ||
+	if ((error = arc_record_path(path, sizeof(path), ref, revision)) < 0 ||
 	    (error = cu_history_read(&text, &len, a->hist, NULL, path)) < 0)
 		goto done;
 	if ((*doc = json_loadb(text, len, 0, &jerr)) == NULL)
@@ -1640,7 +1720,7 @@ read_content(char **out, size_t *len, cu_archive *a, const char *digest_text)
 }
 
 int
-cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
+cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len)
 {
 	char id_hex[65];
@@ -1656,6 +1736,20 @@ cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **do
 		return error;
 	if ((error = load_record(&d, a, id_hex)) < 0)
 		return error;
+	o->revisions = arc_revision(d);
+	if (o->version != 0 && o->version != arc_revision(d)) {
+		json_t *old = NULL;
+		if (o->version < 1 || o->version > arc_revision(d)) {
+			error = cu_error_set(CU_ENOTFOUND, "%s has revisions 1 to %ld", key,
+				arc_revision(d));
+			goto done;
+		}
+		if ((error = load_revision(&old, a, arc_jstr(d, "ref"), o->version)) < 0)
+			goto done;
+		json_decref(d);
+		d = old;
+		snprintf(id_hex, sizeof(id_hex), "%s", arc_jstr(d, "id") ? arc_jstr(d, "id") : "");
+	}
 	if (o->content && (error = read_content(&bytes, &blen, a, arc_jstr(json_object_get(d,
 			"content"), "digest"))) < 0)
 		goto done;
@@ -1801,6 +1895,170 @@ done:
 	return error;
 }
 
+/* ---- amendments ----------------------------------------------------------------------- */
+
+static const char *const amendable[] = { "channel", "insurance", "operator", "summary", "amount",
+	"subject.name", "subject.id_no", "subject.uscc" };
+static const char *const fixed[] = { "ref", "type", "agency", "receipt_no", "service",
+	"issued_at", "subject.kind", "id", "leaf", "content" };
+
+/* The receipt as it would have been received: amount_fen back to yuan. */
+static json_t *
+receipt_as_input(const json_t *r)
+{
+	json_t *in = json_deep_copy(r);
+	char yuan[32];
+
+	if (in != NULL && json_object_get(in, "amount_fen") != NULL) {
+		cu_money_format(yuan, sizeof(yuan),
+			(int64_t)json_integer_value(json_object_get(in, "amount_fen")));
+		json_object_del(in, "amount_fen");
+		json_object_set_new(in, "amount", json_string(yuan));
+	}
+	return in;
+}
+
+/* The value of a dotted field of a normalised receipt ("amount" is read as
+ * amount_fen), or NULL. */
+static json_t *
+field_of(const json_t *r, const char *field)
+{
+	if (strcmp(field, "amount") == 0)
+		return json_object_get(r, "amount_fen");
+	if (strncmp(field, "subject.", 8) == 0)
+		return json_object_get(json_object_get(r, "subject"), field + 8);
+	return json_object_get(r, field);
+}
+
+int
+cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t nsets,
+	const char *reason, char new_id[65], char ref_out[128], long *revision)
+{
+	char id_hex[65], now[32], path[256], head[CU_OID_HEX], subject[256], *text = NULL;
+	json_t *doc = NULL, *in = NULL, *rec = NULL, *changes = NULL, *ndoc = NULL;
+	unsigned char leaf[CU_MLOG_HASH], nid[32];
+	cu_index_txn *t = NULL;
+	cu_mlog_store st;
+	cu_history_file f;
+	uint64_t size;
+	size_t len;
+	long rev;
+	int error;
+
+	if (a->mode != CU_ARCHIVE_WRITE)
+		return cu_error_set(CU_EINVALID, "amend needs the archive opened for writing");
+	if (reason == NULL || reason[0] == '\0')
+		return cu_error_set(CU_EINVALID, "--reason: an amendment needs a reason");
+	if (strlen(reason) > CU_SUMMARY_MAX)
+		return cu_error_set(CU_EINVALID, "--reason: longer than %d bytes", CU_SUMMARY_MAX);
+	if (nsets == 0)
+		return cu_error_set(CU_EINVALID, "--set: nothing to amend");
+	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
+	    (error = load_record(&doc, a, id_hex)) < 0)
+		goto done;
+	rev = arc_revision(doc);
+	if ((in = receipt_as_input(json_object_get(doc, "receipt"))) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < nsets; i++) {
+		const char *eq = strchr(sets[i], '=');
+		char field[64];
+		int ok = 0;
+		if (eq == NULL || (size_t)(eq - sets[i]) >= sizeof(field) || eq == sets[i]) {
+			error = cu_error_set(CU_EINVALID, "--set %s: expected FIELD=VALUE", sets[i]);
+			goto done;
+		}
+		snprintf(field, sizeof(field), "%.*s", (int)(eq - sets[i]), sets[i]);
+		for (size_t k = 0; k < sizeof(fixed) / sizeof(*fixed); k++)
+			if (strcmp(field, fixed[k]) == 0) {
+				error = cu_error_set(CU_EINVALID, "--set %s: cannot be amended: it "
+					"identifies the record or decides its ref", field);
+				goto done;
+			}
+		for (size_t k = 0; k < sizeof(amendable) / sizeof(*amendable); k++)
+			ok |= strcmp(field, amendable[k]) == 0;
+		if (!ok) {
+			error = cu_error_set(CU_EINVALID, "--set %s: not a field that can be amended "
+				"(channel, insurance, operator, summary, amount, subject.name, "
+				"subject.id_no, subject.uscc)", field);
+			goto done;
+		}
+		json_object_set_new(strncmp(field, "subject.", 8) == 0 ? json_object_get(in, "subject")
+			: in, strncmp(field, "subject.", 8) == 0 ? field + 8 : field,
+			json_string(eq + 1));
+	}
+	if (cu_receipt_validate(&rec, in) < 0) {
+		error = cu_error_prefix(CU_EINVALID, "--set");
+		goto done;
+	}
+	changes = json_array();
+	for (size_t i = 0; i < nsets; i++) {
+		char field[64];
+		json_t *ov, *nv;
+		snprintf(field, sizeof(field), "%.*s", (int)(strchr(sets[i], '=') - sets[i]), sets[i]);
+		ov = field_of(json_object_get(doc, "receipt"), field);
+		nv = field_of(rec, field);
+		if ((ov == NULL && nv == NULL) || (ov && nv && json_equal(ov, nv)))
+			continue;
+		json_array_append_new(changes, json_pack("{s:s, s:O?, s:O?}", "field", field,
+			"old", ov, "new", nv));
+	}
+	if (json_array_size(changes) == 0) {
+		error = cu_error_set(CU_EINVALID, "--set: nothing changes");
+		goto done;
+	}
+	if ((error = cu_index_begin(&t, a->ix, 1)) < 0 || (error = cu_index_log_size(&size, t)) < 0)
+		goto done;
+	cu_now_rfc3339(now);
+	if ((ndoc = json_deep_copy(doc)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	json_object_set(ndoc, "receipt", rec);
+	json_object_set_new(ndoc, "revision", json_integer(rev + 1));
+	json_object_set_new(ndoc, "supersedes", json_string(id_hex));
+	json_object_set_new(ndoc, "amendment", json_pack("{s:s, s:O}", "reason", reason,
+		"changes", changes));
+	json_object_set_new(ndoc, "archived_at", json_string(now));
+	json_object_set_new(ndoc, "archived_by", json_pack("{s:s, s:I}", "user", a->user, "uid",
+		(json_int_t)a->uid));
+	json_object_set_new(ndoc, "source", json_string("amendment"));
+	json_object_set_new(ndoc, "leaf", json_integer((json_int_t)size));
+	if ((error = arc_seal_document(&text, &len, new_id, ndoc)) < 0 ||
+	    (error = cu_mlog_leaf_hash(leaf, text, len)) < 0)
+		goto done;
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_append(&st, size, leaf)) < 0 ||
+	    (error = index_record(a, t, ndoc)) < 0 ||
+	    (error = arc_record_path(path, sizeof(path), arc_jstr(ndoc, "ref"), rev + 1)) < 0)
+		goto done;
+	f = (cu_history_file){ path, text, len };
+	snprintf(subject, sizeof(subject), "amend: %.100s revision %ld (%zu field%s)",
+		arc_jstr(ndoc, "ref"), rev + 1, json_array_size(changes),
+		json_array_size(changes) == 1 ? "" : "s");
+	cu_unhex(nid, 32, new_id);
+	if ((error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0 ||
+	    (error = cu_index_put_commit(t, nid, head)) < 0)
+		goto done;
+	error = cu_index_commit(t);
+	t = NULL;
+	if (error == 0) {
+		snprintf(ref_out, 128, "%s", arc_jstr(ndoc, "ref"));
+		*revision = rev + 1;
+	}
+done:
+	if (t)
+		cu_index_abort(t);
+	free(text);
+	json_decref(doc);
+	json_decref(in);
+	json_decref(rec);
+	json_decref(changes);
+	json_decref(ndoc);
+	return error;
+}
+
 /* ---- trace -------------------------------------------------------------------------------- */
 
 struct step {
@@ -1877,6 +2135,49 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 	if (cu_unhex(eid, 32, id) < 0 || cu_index_get_commit(commit, t, eid) < 0)
 		cu_error_clear();
 	kind = arc_jstr(ev, "kind") ? arc_jstr(ev, "kind") : "?";
+	if (json_object_get(ev, "amendment") != NULL) {
+		/* a revision of the record: what changed and why, ID numbers masked */
+		const json_t *am = json_object_get(ev, "amendment"), *ch;
+		size_t i, used;
+		by = json_object_get(ev, "archived_by");
+		action = "amended";
+		used = (size_t)snprintf(detail, sizeof(detail), "revision %ld:", arc_revision(ev));
+		json_array_foreach(json_object_get(am, "changes"), i, ch) {
+			const char *field = arc_jstr(ch, "field") ? arc_jstr(ch, "field") : "?";
+			char *ov = json_dumps(json_object_get(ch, "old"), JSON_ENCODE_ANY);
+			char *nv = json_dumps(json_object_get(ch, "new"), JSON_ENCODE_ANY);
+			char om[24], nm[24];
+			if (strcmp(field, "subject.id_no") == 0) {
+				cu_idno_mask(om, arc_jstr(ch, "old") ? arc_jstr(ch, "old") : "");
+				cu_idno_mask(nm, arc_jstr(ch, "new") ? arc_jstr(ch, "new") : "");
+			} else if (strcmp(field, "amount") == 0) {
+				/* fen in the document, yuan for people */
+				free(ov);
+				free(nv);
+				ov = nv = NULL;
+				cu_money_format(om, sizeof(om),
+					(int64_t)json_integer_value(json_object_get(ch, "old")));
+				cu_money_format(nm, sizeof(nm),
+					(int64_t)json_integer_value(json_object_get(ch, "new")));
+				ov = json_object_get(ch, "old") ? strdup(om) : NULL;
+				nv = json_object_get(ch, "new") ? strdup(nm) : NULL;
+			}
+			if (used < sizeof(detail))
+				used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s %s %s → %s",
+					i ? ";" : "", field,
+					strcmp(field, "subject.id_no") == 0 ? om : (ov ? ov : "null"),
+					strcmp(field, "subject.id_no") == 0 ? nm : (nv ? nv : "null"));
+			free(ov);
+			free(nv);
+		}
+		if (used < sizeof(detail))
+			snprintf(detail + used, sizeof(detail) - used, "; reason \"%s\"",
+				arc_jstr(am, "reason") ? arc_jstr(am, "reason") : "");
+		cu_trace_entry e = { arc_jstr(ev, "archived_at"), action, arc_jstr(by, "user"),
+			(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
+			(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
+		return cb(&e, payload);
+	}
 	if (strcmp(kind, "access") == 0) {
 		action = "accessed";
 		snprintf(detail, sizeof(detail), "%s of the %s, %s%s%s%s",
@@ -1910,47 +2211,72 @@ cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 	char id_hex[65], commit[41] = "", detail[600];
 	unsigned char id[32], zero[32] = { 0 };
 	struct steps st = { NULL, 0, 0, 0 };
-	json_t *doc = NULL, **evs = NULL;
-	size_t nevs = 0;
+	json_t *doc = NULL, **evs = NULL, **revs = NULL, *first;
+	size_t nevs = 0, nrevs = 0;
 	cu_index_txn *t = NULL;
 	cu_time when;
+	long n;
 	int error;
 
 	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
 	    (error = load_record(&doc, a, id_hex)) < 0 ||
 	    (error = cu_index_begin(&t, a->ix, 0)) < 0)
 		goto done;
-	cu_unhex(id, 32, id_hex);
+	/* every revision, the first one (as ingested) first */
+	n = arc_revision(doc);
+	if ((revs = calloc((size_t)n, sizeof(*revs))) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	revs[n - 1] = json_incref(doc);
+	nrevs = (size_t)n;
+	for (long k = n - 1; k >= 1; k--)
+		if ((error = load_revision(&revs[k - 1], a, arc_jstr(doc, "ref"), k)) < 0)
+			goto done;
+	first = revs[0];
+	cu_unhex(id, 32, arc_jstr(first, "id") ? arc_jstr(first, "id") : "");
 	if (cu_index_get_commit(commit, t, id) < 0)
 		cu_error_clear();
-	if (cu_time_parse(&when, arc_jstr(doc, "archived_at") ? arc_jstr(doc, "archived_at") : "") == 0)
+	if (cu_time_parse(&when, arc_jstr(first, "archived_at") ? arc_jstr(first, "archived_at") : "") == 0)
 		st.since = when.epoch;
 	cu_error_clear();
 	{
-		const json_t *by = json_object_get(doc, "archived_by");
+		const json_t *by = json_object_get(first, "archived_by");
 		snprintf(detail, sizeof(detail), "%s from %s (content sha256:%.12s…, %lld bytes)",
-			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "?",
-			arc_jstr(doc, "source") ? arc_jstr(doc, "source") : "?",
-			arc_jstr(json_object_get(doc, "content"), "digest")
-				? arc_jstr(json_object_get(doc, "content"), "digest") + 7 : "?",
-			(long long)json_integer_value(json_object_get(json_object_get(doc, "content"), "size")));
-		cu_trace_entry e = { arc_jstr(doc, "archived_at"), "ingested", arc_jstr(by, "user"),
+			arc_jstr(first, "ref") ? arc_jstr(first, "ref") : "?",
+			arc_jstr(first, "source") ? arc_jstr(first, "source") : "?",
+			arc_jstr(json_object_get(first, "content"), "digest")
+				? arc_jstr(json_object_get(first, "content"), "digest") + 7 : "?",
+			(long long)json_integer_value(json_object_get(json_object_get(first, "content"), "size")));
+		cu_trace_entry e = { arc_jstr(first, "archived_at"), "ingested", arc_jstr(by, "user"),
 			(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
-			(uint64_t)json_integer_value(json_object_get(doc, "leaf")), id_hex };
+			(uint64_t)json_integer_value(json_object_get(first, "leaf")),
+			arc_jstr(first, "id") ? arc_jstr(first, "id") : "" };
 		if ((error = cb(&e, payload)) != 0)
 			goto done;
 	}
-	if ((error = cu_index_foreach_event(t, id, collect_step, &st)) < 0 ||
-	    (error = cu_index_foreach_event(t, zero, collect_step, &st)) < 0)
+	/* the events about any revision, and the archive-wide ones since */
+	for (size_t k = 0; k < nrevs; k++) {
+		unsigned char rid[32];
+		if (cu_unhex(rid, 32, arc_jstr(revs[k], "id") ? arc_jstr(revs[k], "id") : "") < 0) {
+			cu_error_clear();
+			continue;
+		}
+		if ((error = cu_index_foreach_event(t, rid, collect_step, &st)) < 0)
+			goto done;
+	}
+	if ((error = cu_index_foreach_event(t, zero, collect_step, &st)) < 0)
 		goto done;
-	/* the log's order is the true order: steps within a second by leaf */
-	if ((evs = calloc(st.n ? st.n : 1, sizeof(*evs))) == NULL) {
+	/* the log's order is the true order: events and revisions by leaf */
+	if ((evs = calloc(st.n + nrevs, sizeof(*evs))) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
 	for (nevs = 0; nevs < st.n; nevs++)
 		if ((error = load_event(&evs[nevs], a, &st.v[nevs])) < 0)
 			goto done;
+	for (size_t k = 1; k < nrevs; k++)
+		evs[nevs++] = json_incref(revs[k]);
 	if (nevs > 1)
 		qsort(evs, nevs, sizeof(*evs), cmp_leaf_of);
 	for (size_t i = 0; i < nevs && error == 0; i++)
@@ -1960,7 +2286,10 @@ done:
 		cu_index_abort(t);
 	for (size_t i = 0; i < nevs; i++)
 		json_decref(evs[i]);
+	for (size_t i = 0; i < nrevs; i++)
+		json_decref(revs[i]);
 	free(evs);
+	free(revs);
 	free(st.v);
 	json_decref(doc);
 	return error;
@@ -2088,7 +2417,7 @@ cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
 	out->index = (uint64_t)json_integer_value(leaf);
 	if ((error = cu_mlog_leaf_hash(out->leaf, out->document, out->document_len)) < 0 ||
 	    (error = arc_record_path(out->history_path, sizeof(out->history_path),
-			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "")) < 0)
+			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "", arc_revision(doc))) < 0)
 		goto done;
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 || (error = proof_target(out, t, size)) < 0)
 		goto done;

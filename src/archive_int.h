@@ -33,8 +33,12 @@ struct cu_archive {
 	int index_behind;           /* a reader found the index behind the history */
 };
 
-/* The history path of a record from its ref (records/<class>/<item/1000>/<item>.json). */
-int arc_record_path(char *out, size_t outsz, const char *ref);
+/* The history path of a record's revision from its ref
+ * (records/<class>/<item/1000>/<item>.json, then <item>.r2.json, …). */
+int arc_record_path(char *out, size_t outsz, const char *ref, long revision);
+
+/* A record document's revision (1 when it has none). */
+long arc_revision(const json_t *doc);
 
 /* A string member of o, or NULL. */
 const char *arc_jstr(const json_t *o, const char *key);

@@ -1714,3 +1714,90 @@ cu_index_foreach_event(cu_index_txn *t, const unsigned char record_id[32],
 		error = lmdb_error(rc, "walking events");
 	return error;
 }
+
+/* ---- removing a record (a newer revision supersedes it) ------------------- */
+
+/* Deletes one (key, value) pair; a pair that is not there is fine (the
+ * removal may be replayed). */
+static int
+del_pair(cu_index_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen,
+	const char *what)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc = mdb_del(t->txn, t->ix->dbi[db], &k, val ? &v : NULL);
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_error(rc, what);
+	return 0;
+}
+
+struct del_ctx {
+	cu_index_txn *t;
+	const unsigned char *posting;
+};
+
+static int
+del_token(const char *tok, size_t len, void *payload)
+{
+	struct del_ctx *c = payload;
+
+	return del_pair(c->t, DB_TEXT, tok, len, c->posting, POSTING_LEN, "removing a token");
+}
+
+int
+cu_index_remove(cu_index_txn *t, const cu_index_entry *e)
+{
+	unsigned char posting[POSTING_LEN];
+	char ref[512], term[512];
+	const char *vals[7];
+	struct del_ctx dc = { t, posting };
+	size_t n;
+	int error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	time_be(posting, e->time);
+	memcpy(posting + TIME_BE_LEN, e->id, 32);
+	if ((error = del_pair(t, DB_REC, e->id, 32, NULL, 0, "removing a record")) < 0 ||
+	    (error = del_pair(t, DB_TIME, posting, POSTING_LEN, NULL, 0, "removing a time")) < 0)
+		return error;
+	if (e->ref != NULL) {
+		if (cu_index_normalize_ref(ref, sizeof(ref), e->ref) < 0) {
+			cu_error_clear();
+			snprintf(ref, sizeof(ref), "%s", e->ref);
+		}
+		/* only if it still names this record */
+		MDB_val k = { strlen(ref), ref }, v;
+		if (mdb_get(t->txn, t->ix->dbi[DB_REF], &k, &v) == 0 && v.mv_size == 32 &&
+		    memcmp(v.mv_data, e->id, 32) == 0 &&
+		    (error = del_pair(t, DB_REF, ref, strlen(ref), NULL, 0, "removing a ref")) < 0)
+			return error;
+	}
+	if (e->rkey != NULL) {
+		MDB_val k = { strlen(e->rkey), (void *)e->rkey }, v;
+		if (mdb_get(t->txn, t->ix->dbi[DB_RKEY], &k, &v) == 0 && v.mv_size == 64 &&
+		    memcmp(v.mv_data, e->id, 32) == 0 &&
+		    (error = del_pair(t, DB_RKEY, e->rkey, strlen(e->rkey), NULL, 0,
+			"removing an identity")) < 0)
+			return error;
+	}
+	if (e->has_content &&
+	    (error = del_pair(t, DB_CONTENT, e->content, 32, e->id, 32, "removing content")) < 0)
+		return error;
+	if (e->has_person &&
+	    (error = del_pair(t, DB_PERSON, e->person, 32, posting, POSTING_LEN,
+		"removing a person")) < 0)
+		return error;
+	term_values(vals, e->org, e->service, e->insurance, e->channel, e->operator_, e->agency,
+		e->kind);
+	for (int i = 0; i < 7; i++) {
+		if (vals[i] == NULL || (n = term_key(term, sizeof(term), term_fields[i], vals[i])) ==
+		    SIZE_MAX)
+			continue;
+		if ((error = del_pair(t, DB_TERM, term, n, posting, POSTING_LEN, "removing a term")) < 0)
+			return error;
+	}
+	if (e->text != NULL && (error = tokenize(&t->scratch, e->text, del_token, &dc)) < 0)
+		return error;
+	return 0;
+}

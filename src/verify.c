@@ -87,6 +87,12 @@ struct cls {
 	uint32_t last;
 };
 
+struct pending {
+	char ref[128];
+	char id[65];
+	char message[160];
+};
+
 struct vleaf {
 	uint64_t index;
 	unsigned char hash[CU_MLOG_HASH];
@@ -118,6 +124,10 @@ struct vctx {
 	char **paths;               /* where the history put each record */
 	size_t npaths, cappaths;
 	char **present;             /* sorted copy of paths, marked as the head tree is walked */
+	unsigned char (*superseded)[32]; /* ids of revisions a later one replaced */
+	size_t nsup, capsup;
+	struct pending *pending;    /* index problems of records that may be superseded */
+	size_t npending, cappending;
 	/* a kept checkpoint, and the last run's log */
 	int want_since, want_last;
 	uint64_t since_size, last_size;
@@ -642,6 +652,29 @@ check_item(struct vctx *v, const char *ref, const char *id)
 	}
 }
 
+/* An index problem of a record: kept until the end, when it is reported
+ * unless a later revision superseded the record (the index holds only the
+ * current revision of each record). */
+static int
+defer_index_problem(struct vctx *v, const char *ref, const char *id, const char *message)
+{
+	struct pending *p;
+
+	if (v->npending == v->cappending) {
+		size_t cap = v->cappending ? v->cappending * 2 : 64;
+		struct pending *n = realloc(v->pending, cap * sizeof(*n));
+		if (n == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		v->pending = n;
+		v->cappending = cap;
+	}
+	p = &v->pending[v->npending++];
+	snprintf(p->ref, sizeof(p->ref), "%s", ref ? ref : "");
+	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
+	snprintf(p->message, sizeof(p->message), "%s", message);
+	return 0;
+}
+
 /* The index must hold what the history says of this record. */
 static int
 check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32],
@@ -653,25 +686,25 @@ check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32]
 
 	if (cu_index_get_ref(v->t, ref, got) < 0 || memcmp(got, id, 32) != 0) {
 		cu_error_clear();
-		error = problem(v, "index", ref, idh, NULL, "the ref is missing from the index or "
+		error = defer_index_problem(v, ref, idh, "the ref is missing from the index or "
 			"names another record");
 		goto done;
 	}
 	want = arc_summary_json(doc);
 	if (cu_index_get_summary(&have, v->t, id) < 0) {
 		cu_error_clear();
-		error = problem(v, "index", ref, idh, NULL, "the record is missing from the index");
+		error = defer_index_problem(v, ref, idh, "the record is missing from the index");
 		goto done;
 	}
 	if (want == NULL || strcmp(want, have) != 0) {
-		error = problem(v, "index", ref, idh, NULL, "the index entry differs from the history");
+		error = defer_index_problem(v, ref, idh, "the index entry differs from the history");
 		goto done;
 	}
 	rkey = cu_receipt_key(json_object_get(doc, "receipt"));
 	if (rkey != NULL && (cu_index_get_rkey(v->t, rkey, got, digest) < 0 ||
 			memcmp(got, id, 32) != 0)) {
 		cu_error_clear();
-		error = problem(v, "index", ref, idh, NULL, "the receipt's identity is missing from "
+		error = defer_index_problem(v, ref, idh, "the receipt's identity is missing from "
 			"the index or names another record");
 	}
 done:
@@ -750,7 +783,27 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		goto done;
 	}
 	v->r->records++;
-	if (ref == NULL || arc_record_path(want_path, sizeof(want_path), ref) < 0 ||
+	if (arc_revision(doc) > 1) {
+		const char *sup = arc_jstr(doc, "supersedes");
+		if (v->nsup == v->capsup) {
+			size_t cap = v->capsup ? v->capsup * 2 : 64;
+			unsigned char (*p)[32] = realloc(v->superseded, cap * sizeof(*p));
+			if (p == NULL) {
+				error = cu_error_set(CU_ERROR, "out of memory");
+				goto done;
+			}
+			v->superseded = p;
+			v->capsup = cap;
+		}
+		if (sup == NULL || cu_unhex(v->superseded[v->nsup], 32, sup) < 0) {
+			cu_error_clear();
+			error = problem(v, "record", ref, idh, v->commit,
+				"revision %ld names no revision it supersedes", arc_revision(doc));
+			goto done;
+		}
+		v->nsup++;
+	}
+	if (ref == NULL || arc_record_path(want_path, sizeof(want_path), ref, arc_revision(doc)) < 0 ||
 	    strcmp(want_path, path) != 0) {
 		cu_error_clear();
 		error = problem(v, "record", ref, idh, v->commit, "%s: not where its ref puts it", path);
@@ -861,6 +914,9 @@ tree_record(const char *path, void *payload)
 		return problem(v, "record", NULL, NULL, NULL, "%s: not a record's place", path);
 	snprintf(cls, sizeof(cls), "%.*s", (int)(slash1 - path - 8), path + 8);
 	snprintf(ref, sizeof(ref), "%s-%.*s", cls, (int)strcspn(slash3 + 1, "."), slash3 + 1);
+	/* later revisions (<item>.rN.json) share their item with the first */
+	if (strstr(slash3, ".r") != NULL)
+		return 0;
 	return check_item(v, ref, NULL);
 }
 
@@ -906,6 +962,26 @@ extra_record(const unsigned char id[32], void *payload)
 }
 
 static int
+report_pending(struct vctx *v)
+{
+	int error;
+
+	if (v->nsup > 1)
+		qsort(v->superseded, v->nsup, 32, cmp_id);
+	for (size_t i = 0; i < v->npending; i++) {
+		unsigned char id[32];
+		if (cu_unhex(id, 32, v->pending[i].id) == 0 && v->nsup > 0 &&
+		    bsearch(id, v->superseded, v->nsup, 32, cmp_id) != NULL)
+			continue;
+		cu_error_clear();
+		if ((error = problem(v, "index", v->pending[i].ref[0] ? v->pending[i].ref : NULL,
+				v->pending[i].id, NULL, "%s", v->pending[i].message)) != 0)
+			return error;
+	}
+	return 0;
+}
+
+static int
 check_index_whole(struct vctx *v)
 {
 	char ihead[41], hhead[CU_OID_HEX];
@@ -915,6 +991,8 @@ check_index_whole(struct vctx *v)
 	cu_mlog_store st;
 	int error;
 
+	if ((error = report_pending(v)) != 0)
+		return error;
 	if ((error = cu_index_get_head(ihead, v->t)) < 0 ||
 	    (error = cu_history_head(hhead, v->a->hist)) < 0 ||
 	    (error = cu_index_log_size(&isize, v->t)) < 0 ||
@@ -928,7 +1006,7 @@ check_index_whole(struct vctx *v)
 	    (error = problem(v, "index", NULL, NULL, NULL, "the index's log has %llu leaves, the "
 		"history's %llu", (unsigned long long)isize, (unsigned long long)v->size)) != 0)
 		return error;
-	if (n > v->nids) {
+	if (n > v->nids - v->nsup) {
 		if (v->nids > 1)
 			qsort(v->ids, v->nids, 32, cmp_id);
 		if ((error = cu_index_foreach_record(v->t, extra_record, v)) != 0)
@@ -1127,6 +1205,8 @@ done:
 		free(v.paths[i]);
 	free(v.paths);
 	free(v.present);
+	free(v.superseded);
+	free(v.pending);
 	free(old.files);
 	free(now.files);
 	return error < 0 ? error : 0;

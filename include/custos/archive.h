@@ -144,6 +144,8 @@ typedef struct cu_get_opts {
 	int unmask;           /* ID numbers in clear in the document */
 	int content;          /* deliver the content bytes instead of the document */
 	const char *purpose;  /* why (recorded) */
+	long version;         /* the revision to show (0 = the current one) */
+	long revisions;       /* out: how many revisions the record has */
 } cu_get_opts;
 
 /* Retrieves a record: *doc (a new reference) is the record document with
@@ -152,15 +154,28 @@ typedef struct cu_get_opts {
  * (who, when, which record, purpose, unmasked or content) is committed as
  * an event in the history BEFORE anything is returned; if it cannot be
  * recorded, nothing is returned.  Needs WRITE. */
-int cu_archive_get(cu_archive *a, const char *key, const cu_get_opts *o, json_t **doc,
+int cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len);
+
+/* ---- amendments ---------------------------------------------------------- */
+
+/* Amends a record (KEY as for get; WRITE): appends a new revision with the
+ * same ref and a new id, linked to the one it supersedes, with the changes
+ * and the reason; the old revision stays in the history.  sets are
+ * "FIELD=VALUE": channel, insurance, operator, summary, amount (yuan),
+ * subject.name, subject.id_no, subject.uscc; the amended receipt is
+ * validated as at ingest.  Fields that identify the record or decide its ref
+ * (ref, type, agency, receipt_no, service, issued_at, subject.kind) cannot be
+ * amended.  Fills new_id, ref and the new revision number. */
+int cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t nsets,
+	const char *reason, char new_id[65], char ref[128], long *revision);
 
 /* ---- trace -------------------------------------------------------------- */
 
 /* One step in the life of a record. */
 typedef struct cu_trace_entry {
 	const char *time;      /* RFC 3339 */
-	const char *action;    /* "ingested", "accessed", "verified" */
+	const char *action;    /* "ingested", "amended", "accessed", "verified" */
 	const char *user;      /* who */
 	unsigned long uid;
 	const char *detail;    /* one line: source, purpose and masking, result, … */

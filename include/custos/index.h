@@ -77,6 +77,12 @@ typedef struct cu_index_entry {
  * no-op returning 0 (replay is idempotent). */
 int cu_index_put(cu_index_txn *t, const cu_index_entry *e);
 
+/* Removes a record from every key it was put under (the entry must be
+ * built as for cu_index_put), so that a newer revision can take its place:
+ * searches then find only the current revision.  Removing what is not
+ * there is not an error (replay is idempotent). */
+int cu_index_remove(cu_index_txn *t, const cu_index_entry *e);
+
 /* Looks up by identity key: id and fields digest.  CU_ENOTFOUND if absent. */
 int cu_index_get_rkey(cu_index_txn *t, const char *rkey, unsigned char id[32],
 	unsigned char digest[32]);

@@ -15,13 +15,14 @@ static void
 help(void)
 {
 	printf("usage: custos [-A DIR] get [--json] [--content] [-o FILE] [--purpose TEXT]\n"
-		"         [--unmask] KEY\n\n"
+		"         [--unmask] [--version N] KEY\n\n"
 		"Prints a record (ID numbers masked unless --unmask), or with --content the\n"
 		"exact bytes received.  KEY is a ref (- may stand for ·), an id or a unique\n"
 		"prefix of at least 12 hex digits, or sha256:<content digest>.  Every\n"
 		"retrieval is recorded in the history first: who, when, which record, the\n"
 		"purpose, and whether personal data was shown in clear (--unmask, --content).\n"
-		"  -o FILE   write to FILE (mode 0600, never overwrites) instead of stdout\n");
+		"  -o FILE       write to FILE (mode 0600, never overwrites) instead of stdout\n"
+		"  --version N   an earlier revision of an amended record (default: the current)\n");
 }
 
 int
@@ -33,8 +34,9 @@ cmd_get(struct cli *c, int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "purpose", required_argument, NULL, 'P' },
 		{ "unmask", no_argument, NULL, 'U' },
+		{ "version", required_argument, NULL, 'V' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	cu_get_opts g = { 0, 0, NULL };
+	cu_get_opts g = { 0, 0, NULL, 0, 0 };
 	const char *outfile = NULL;
 	int json = 0, opt, r, status = EXIT_DONE;
 	cu_archive *a;
@@ -54,6 +56,13 @@ cmd_get(struct cli *c, int argc, char **argv)
 		case 'o': outfile = optarg; break;
 		case 'P': g.purpose = optarg; break;
 		case 'U': g.unmask = 1; break;
+		case 'V': {
+			char *end;
+			g.version = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || g.version < 1)
+				return cli_usage("get", "--version: a revision number, 1 or more");
+			break;
+		}
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("get", "bad option");
 		}
@@ -67,6 +76,10 @@ cmd_get(struct cli *c, int argc, char **argv)
 		return cli_fail("get");
 	}
 	cu_archive_free(a);
+	if (g.revisions > 1)
+		fprintf(stderr, "custos: %s: revision %ld of %ld (amended; custos trace shows how)\n",
+			json_string_value(json_object_get(doc, "ref")),
+			g.version ? g.version : g.revisions, g.revisions);
 	if (!g.content) {
 		text = json_dumps(doc, json ? JSON_COMPACT | JSON_SORT_KEYS
 					    : JSON_INDENT(2) | JSON_SORT_KEYS);

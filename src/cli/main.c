@@ -24,6 +24,7 @@ static const struct command {
 	{ "keys",   cmd_keys,   "print the archive's public key, allowed-signers line, note key" },
 	{ "checkpoint", cmd_checkpoint, "print the log's latest signed checkpoint" },
 	{ "prove",  cmd_prove,  "inclusion proof of a record, or consistency between log sizes" },
+	{ "amend",  cmd_amend,  "correct a record: a new revision with the changes and the reason" },
 	{ "trace",  cmd_trace,  "the whole life of a record: ingested, accessed, verified" },
 	{ "verify", cmd_verify, "check everything; report every problem (recorded as an event)" },
 	{ "reindex", cmd_reindex, "rebuild the search index from the history and the objects" },
@@ -62,8 +63,12 @@ cli_open(const struct cli *c, int mode)
 
 	error = cu_archive_open(&a, path, mode, 0);
 	if (error == CU_ELOCKED && c->wait > 0) {
-		fprintf(stderr, "custos: %s is locked by another writer (pid %ld); waiting up to %d s\n",
-			path, cu_archive_lock_holder(path), c->wait);
+		long pid = cu_archive_lock_holder(path);
+		char who[32] = "pid unknown";
+		if (pid > 0)
+			snprintf(who, sizeof(who), "pid %ld", pid);
+		fprintf(stderr, "custos: %s is locked by another writer (%s); waiting up to %d s\n",
+			path, who, c->wait);
 		error = cu_archive_open(&a, path, mode, c->wait);
 	}
 	if (error < 0) {

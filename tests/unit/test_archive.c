@@ -1103,7 +1103,7 @@ test_lock(void **state)
 	/* ...but cannot record a retrieval */
 	{
 		json_t *doc = NULL;
-		cu_get_opts go_ = { 0, 0, "check" };
+		cu_get_opts go_ = { .unmask = 0, .content = 0, .purpose = "check" };
 		assert_int_not_equal(cu_archive_get(b, os.o[0].ref, &go_, &doc, NULL, NULL), 0);
 		assert_null(doc);
 	}
@@ -1476,7 +1476,7 @@ test_get(void **state)
 
 	/* masked by default; the actor set is recorded */
 	cu_archive_set_actor(a, "clerk7", 1007);
-	o = (cu_get_opts){ 0, 0, "case 17" };
+	o = (cu_get_opts){ .unmask = 0, .content = 0, .purpose = "case 17" };
 	assert_int_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, NULL, NULL), 0);
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "id")), os.o[0].id);
@@ -1504,7 +1504,7 @@ test_get(void **state)
 	}
 
 	/* unmasked, by id prefix */
-	o = (cu_get_opts){ 1, 0, "case 18" };
+	o = (cu_get_opts){ .unmask = 1, .content = 0, .purpose = "case 18" };
 	{
 		char key[16];
 		snprintf(key, sizeof(key), "%.12s", os.o[1].id);
@@ -1520,7 +1520,7 @@ test_get(void **state)
 	check_get_event(arch, os.o[1].id, os.o[1].ref, "case 18", 1, "record");
 
 	/* content: exactly the bytes of that line */
-	o = (cu_get_opts){ 0, 1, "case 19" };
+	o = (cu_get_opts){ .unmask = 0, .content = 1, .purpose = "case 19" };
 	assert_int_equal(cu_archive_get(a, "SI01-SB-2026-D100-DJ-000002", &o, &doc, &content,
 		&clen), 0);
 	assert_non_null(doc);
@@ -1539,7 +1539,7 @@ test_get(void **state)
 	/* the content holds the number in clear: recorded as unmasked */
 	check_get_event(arch, os.o[1].id, os.o[1].ref, "case 19", 1, "content");
 
-	o = (cu_get_opts){ 0, 1, "case 20" };
+	o = (cu_get_opts){ .unmask = 0, .content = 1, .purpose = "case 20" };
 	assert_int_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, &content, &clen), 0);
 	assert_int_equal(clen, strlen(r1));
 	assert_memory_equal(content, r1, clen);
@@ -1550,7 +1550,7 @@ test_get(void **state)
 	assert_int_equal(commit_count(arch), n + 4);
 
 	/* unknown: nothing returned, nothing recorded */
-	o = (cu_get_opts){ 0, 0, "case 21" };
+	o = (cu_get_opts){ .unmask = 0, .content = 0, .purpose = "case 21" };
 	expect_err(cu_archive_get(a, "SI01-SB-2026-D100-DJ-000009", &o, &doc, NULL, NULL),
 		CU_ENOTFOUND, NULL);
 	assert_null(doc);
@@ -1565,7 +1565,7 @@ test_get(void **state)
 		a = open_arch(arch, CU_ARCHIVE_WRITE);
 		ingest_one(a, "single.json", r3, &o3, NULL);
 		assert_int_equal(o3.o[0].status, CU_INGEST_ARCHIVED);
-		o = (cu_get_opts){ 0, 1, "case 22" };
+		o = (cu_get_opts){ .unmask = 0, .content = 1, .purpose = "case 22" };
 		assert_int_equal(cu_archive_get(a, o3.o[0].ref, &o, &doc, &content, &clen), 0);
 		assert_int_equal(clen, strlen(r3));
 		assert_memory_equal(content, r3, clen);
@@ -1579,7 +1579,7 @@ test_get(void **state)
 	/* a reader cannot get: nothing returned, nothing recorded */
 	n = commit_count(arch);
 	a = open_arch(arch, CU_ARCHIVE_READ);
-	o = (cu_get_opts){ 1, 1, "case 23" };
+	o = (cu_get_opts){ .unmask = 1, .content = 1, .purpose = "case 23" };
 	content = (char *)"sentinel";
 	assert_int_not_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, &content, &clen), 0);
 	assert_null(doc);
@@ -1600,7 +1600,7 @@ test_get_content_whole_file(void **state)
 	struct outs os = { .n = 0 };
 	cu_archive *a;
 	json_t *doc = NULL;
-	cu_get_opts o = { 0, 1, "whole file" };
+	cu_get_opts o = { .unmask = 0, .content = 1, .purpose = "whole file" };
 
 	(void)state;
 	new_archive(arch, sizeof(arch), "wholefile", NULL);
@@ -1646,7 +1646,7 @@ test_index_rebuild(void **state)
 	a = open_arch(arch, CU_ARCHIVE_WRITE);
 	{
 		json_t *doc = NULL;
-		cu_get_opts o = { 0, 0, "before rebuild" };
+		cu_get_opts o = { .unmask = 0, .content = 0, .purpose = "before rebuild" };
 		assert_int_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, NULL, NULL), 0);
 		json_decref(doc);
 	}
@@ -1711,7 +1711,7 @@ test_index_rebuild(void **state)
 		json_t *doc = NULL;
 		char *content = NULL;
 		size_t clen;
-		cu_get_opts o = { 0, 1, "after rebuild" };
+		cu_get_opts o = { .unmask = 0, .content = 1, .purpose = "after rebuild" };
 		assert_int_equal(cu_archive_get(a, os.o[3].ref, &o, &doc, &content, &clen), 0);
 		assert_non_null(content);
 		assert_non_null(memmem(content, clen, "r4 alpha gamma", 14));
@@ -1870,7 +1870,7 @@ crash_case(int reopen_mode)
 		json_t *doc = NULL;
 		char *content = NULL;
 		size_t clen = 0;
-		cu_get_opts o = { 0, 1, "after crash" };
+		cu_get_opts o = { .unmask = 0, .content = 1, .purpose = "after crash" };
 		assert_int_equal(cu_archive_get(a, ox.o[0].ref, &o, &doc, &content, &clen), 0);
 		assert_int_equal(clen, strlen(r3));
 		assert_memory_equal(content, r3, clen);
@@ -1917,7 +1917,7 @@ test_index_has_no_clear_id(void **state)
 	a = open_arch(arch, CU_ARCHIVE_WRITE);
 	{
 		json_t *doc = NULL, *hits;
-		cu_get_opts o = { 1, 0, "privacy" };
+		cu_get_opts o = { .unmask = 1, .content = 0, .purpose = "privacy" };
 		assert_int_equal(cu_archive_get(a, os.o[0].ref, &o, &doc, NULL, NULL), 0);
 		json_decref(doc);
 		hits = search(a, Q(.person = P2, .unmask = 1, .purpose = "privacy"));
