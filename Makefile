@@ -111,6 +111,10 @@ build/lmdb_edit: tests/tools/lmdb_edit.c
 	@echo "  CC      $<"
 	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -llmdb
 
+build/proof_bench: bench/proof_bench.c build/libcustos.a
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
+
 build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
@@ -124,7 +128,7 @@ demo: deps
 	bash tests/e2e/demo.sh ./custos
 
 bench: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/proof_bench
 	bash bench/run.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check

@@ -98,6 +98,7 @@ row "custos verify --quick (objects unchanged)" "$(printf '%.2f s' "$(awk -v a="
 ref=$("$CUSTOS" -A "$T/a" search --limit 1 | cut -f1)
 t0=$(now); for i in $(seq 1 50); do "$CUSTOS" -A "$T/a" prove "$ref" > /dev/null; done; t1=$(now)
 row "custos prove, whole command (50 proofs)" "$(ms "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 50) ms/proof"
+row "  one proof in-process at log size $(sed -n 2p <("$CUSTOS" -A "$T/a" checkpoint)) (target < 1 ms)" "$("${PROOF_BENCH:-build/proof_bench}" "$T/a" 2000) µs/proof"
 
 echo
 echo "== peers"

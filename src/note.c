@@ -42,23 +42,6 @@
 
 /* ---- base64 ---------------------------------------------------------- */
 
-/* The 6-bit value of a base64 character, or -1 (padding included). */
-static int
-b64_value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Checks that in[0..n) is canonical padded base64: a multiple of four
  * characters of the alphabet, at most two '=' and only at the very end,
@@ -77,12 +60,12 @@ b64_check(size_t *declen, const char *in, size_t n)
 	if (n > 0 && in[n - 1] == '=')
 		pad = (n > 1 && in[n - 2] == '=') ? 2 : 1;
 	for (size_t i = 0; i < n - pad; i++)
-		if (b64_value((unsigned char)in[i]) < 0)
+		if (cu_base64_value((unsigned char)in[i]) < 0)
 			return -1;
 	if (pad > 0) {
 		/* with one '=' the last data character carries 2 fill bits,
 		 * with two it carries 4; they must be zero */
-		last = b64_value((unsigned char)in[n - pad - 1]);
+		last = cu_base64_value((unsigned char)in[n - pad - 1]);
 		if ((last & (pad == 1 ? 0x03 : 0x0f)) != 0)
 			return -1;
 	}

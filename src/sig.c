@@ -408,22 +408,6 @@ base64(const unsigned char *data, size_t len)
 	return out;
 }
 
-static int
-b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
  * Strict base64 decoder for the armor body: whitespace is skipped, any
  * other non-alphabet byte is an error, '=' padding is accepted only at the
@@ -447,7 +431,7 @@ unbase64(unsigned char *out, size_t *outlen, const char *in, size_t n)
 			pad++;
 			continue;
 		}
-		if (pad > 0 || (v = b64val(c)) < 0)
+		if (pad > 0 || (v = cu_base64_value(c)) < 0)
 			return -1;
 		acc = (acc << 6) | (uint32_t)v;
 		bits += 6;

@@ -55,6 +55,22 @@ cu_unhex(unsigned char *out, size_t n, const char *hex)
 	return 0;
 }
 
+int
+cu_base64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 long
 cu_utf8_next(const unsigned char *s, size_t len, size_t *i)
 {

@@ -22,6 +22,10 @@ int cu_unhex(unsigned char *out, size_t n, const char *hex);
 /* The value of one hex digit (either case), or -1. */
 int cu_hex_digit(int c);
 
+/* The 6-bit value of a standard base64 character (RFC 4648 §4), or -1 for
+ * anything else ('=' included). */
+int cu_base64_value(int c);
+
 /* Decodes the UTF-8 character at s[*i] (len bytes in s, *i < len): returns
  * its code point and moves *i past it, or returns -1 and leaves *i alone for
  * a byte that does not start a well-formed character (overlong forms,
