@@ -423,17 +423,6 @@ index_event(cu_index_txn *t, const json_t *doc)
 	return 0;
 }
 
-/* Notes which commit added a document (for trace). */
-static int
-index_commit_of(cu_index_txn *t, const json_t *doc, const char *commit)
-{
-	unsigned char id[32];
-
-	if (cu_unhex(id, 32, arc_jstr(doc, "id") ? arc_jstr(doc, "id") : "") < 0)
-		return cu_error_set(CU_EINVALID, "document without id");
-	return cu_index_put_commit(t, id, commit);
-}
-
 /* ---- replay: bring the index up to the history head --------------------------- */
 
 struct leaf {
@@ -474,6 +463,8 @@ replay_end_commit(struct replay_ctx *rc)
 		return error;
 	if (rc->nleaves > 1)
 		qsort(rc->leaves, rc->nleaves, sizeof(*rc->leaves), cmp_leaf);
+	if (rc->nleaves > 0 && (error = cu_index_put_commit(rc->t, size, rc->commit)) < 0)
+		return error;
 	cu_index_mlog_store(&st, rc->t);
 	for (size_t i = 0; i < rc->nleaves; i++, size++) {
 		if (rc->leaves[i].index != size)
@@ -555,8 +546,7 @@ replay_file(const char *commit, const char *path, const char *data, size_t len, 
 		return cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
 	if ((error = replay_leaf(rc, doc, data, len, path)) == 0)
 		error = path[0] == 'r' ? index_record(rc->a, rc->t, doc) : index_event(rc->t, doc);
-	if (error == 0)
-		error = index_commit_of(rc->t, doc, commit);
+
 	json_decref(doc);
 	return error;
 }
@@ -1018,7 +1008,6 @@ struct cu_ingest {
 	size_t nouts, cap_outs;
 	size_t batch_records, batch_dups, batch_rejected;
 	uint64_t log_size;           /* leaves in the log, this batch's included */
-	unsigned char (*ids)[32];    /* the batch's record ids, parallel to files */
 	cu_ingest_stats stats;
 	char now[32];
 };
@@ -1126,9 +1115,8 @@ flush_batch(cu_ingest *in)
 		if ((error = arc_commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, NULL, subject,
 				head)) < 0)
 			goto fail;
-		for (size_t i = 0; i < in->nfiles; i++)
-			if ((error = cu_index_put_commit(in->txn, in->ids[i], head)) < 0)
-				goto fail;
+		if ((error = cu_index_put_commit(in->txn, in->log_size - in->batch_records, head)) < 0)
+			goto fail;
 		in->stats.commits++;
 		error = cu_index_commit(in->txn);
 		in->txn = NULL;
@@ -1326,14 +1314,11 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	if (in->nfiles == in->cap_files) {
 		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
 		cu_history_file *f = realloc(in->files, cap * sizeof(*f));
-		unsigned char (*ids)[32] = f ? realloc(in->ids, cap * sizeof(*ids)) : NULL;
-		if (f != NULL)
-			in->files = f;
-		if (ids == NULL) {
+		if (f == NULL) {
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
 		}
-		in->ids = ids;
+		in->files = f;
 		in->cap_files = cap;
 	}
 	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
@@ -1342,7 +1327,6 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	}
 	in->files[in->nfiles].data = text;
 	in->files[in->nfiles].len = tlen;
-	cu_unhex(in->ids[in->nfiles], 32, id_hex);
 	in->nfiles++;
 	text = NULL;
 	in->batch_records++;
@@ -1540,7 +1524,6 @@ cu_ingest_abort(cu_ingest *in)
 		cu_index_abort(in->txn);
 	clear_batch(in);
 	free(in->files);
-	free(in->ids);
 	free(in->outs);
 	cu_cas_batch_free(in->objs);
 	free(in);
@@ -1683,7 +1666,7 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 		unmasked ? " (unmasked)" : "");
 	if ((error = index_event(t, ev)) < 0 ||
 	    (error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0 ||
-	    (error = index_commit_of(t, ev, head)) < 0)
+	    (error = cu_index_put_commit(t, size, head)) < 0)
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
@@ -1936,7 +1919,7 @@ cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t
 {
 	char id_hex[65], now[32], path[256], head[CU_OID_HEX], subject[256], *text = NULL;
 	json_t *doc = NULL, *in = NULL, *rec = NULL, *changes = NULL, *ndoc = NULL;
-	unsigned char leaf[CU_MLOG_HASH], nid[32];
+	unsigned char leaf[CU_MLOG_HASH];
 	cu_index_txn *t = NULL;
 	cu_mlog_store st;
 	cu_history_file f;
@@ -2037,9 +2020,8 @@ cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t
 	snprintf(subject, sizeof(subject), "amend: %.100s revision %ld (%zu field%s)",
 		arc_jstr(ndoc, "ref"), rev + 1, json_array_size(changes),
 		json_array_size(changes) == 1 ? "" : "s");
-	cu_unhex(nid, 32, new_id);
 	if ((error = arc_commit_logged(a, t, &f, 1, size + 1, NULL, subject, head)) < 0 ||
-	    (error = cu_index_put_commit(t, nid, head)) < 0)
+	    (error = cu_index_put_commit(t, size, head)) < 0)
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
@@ -2128,11 +2110,11 @@ static int
 trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 {
 	char commit[41] = "", detail[600];
-	unsigned char eid[32];
+
 	const char *kind, *action, *id = arc_jstr(ev, "id") ? arc_jstr(ev, "id") : "";
 	const json_t *by = json_object_get(ev, "by");
 
-	if (cu_unhex(eid, 32, id) < 0 || cu_index_get_commit(commit, t, eid) < 0)
+	if (cu_index_get_commit(commit, t, (uint64_t)json_integer_value(json_object_get(ev, "leaf"))) < 0)
 		cu_error_clear();
 	kind = arc_jstr(ev, "kind") ? arc_jstr(ev, "kind") : "?";
 	if (json_object_get(ev, "amendment") != NULL) {
@@ -2209,7 +2191,7 @@ int
 cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 {
 	char id_hex[65], commit[41] = "", detail[600];
-	unsigned char id[32], zero[32] = { 0 };
+	unsigned char zero[32] = { 0 };
 	struct steps st = { NULL, 0, 0, 0 };
 	json_t *doc = NULL, **evs = NULL, **revs = NULL, *first;
 	size_t nevs = 0, nrevs = 0;
@@ -2234,8 +2216,7 @@ cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 		if ((error = load_revision(&revs[k - 1], a, arc_jstr(doc, "ref"), k)) < 0)
 			goto done;
 	first = revs[0];
-	cu_unhex(id, 32, arc_jstr(first, "id") ? arc_jstr(first, "id") : "");
-	if (cu_index_get_commit(commit, t, id) < 0)
+	if (cu_index_get_commit(commit, t, (uint64_t)json_integer_value(json_object_get(first, "leaf"))) < 0)
 		cu_error_clear();
 	if (cu_time_parse(&when, arc_jstr(first, "archived_at") ? arc_jstr(first, "archived_at") : "") == 0)
 		st.since = when.epoch;

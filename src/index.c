@@ -1656,31 +1656,54 @@ cu_index_foreach_record(cu_index_txn *t, int (*cb)(const unsigned char id[32], v
 
 /* ---- which commit holds a document (trace) ---------------------------------- */
 
-int
-cu_index_put_commit(cu_index_txn *t, const unsigned char id[32], const char *commit)
+/* One entry per commit: the first log leaf it added -> its id.  Leaves grow
+ * with commits, so the keys arrive in order and a leaf's commit is the entry
+ * with the greatest key not above it. */
+static void
+leaf_key(unsigned char key[8], uint64_t leaf)
 {
-	MDB_val k = { 32, (void *)id }, v = { strlen(commit), (void *)commit };
+	for (int i = 0; i < 8; i++)
+		key[i] = (unsigned char)(leaf >> (56 - 8 * i));
+}
+
+int
+cu_index_put_commit(cu_index_txn *t, uint64_t first_leaf, const char *commit)
+{
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v = { strlen(commit), (void *)commit };
 	int rc, error;
 
 	if ((error = need_write(t)) < 0)
 		return error;
 	if (v.mv_size != 40)
 		return cu_error_set(CU_EINVALID, "index: a commit id has 40 hex digits");
+	leaf_key(key, first_leaf);
 	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_COMMIT], &k, &v, 0)) != 0)
 		return lmdb_error(rc, "writing commit");
 	return 0;
 }
 
 int
-cu_index_get_commit(char commit[41], cu_index_txn *t, const unsigned char id[32])
+cu_index_get_commit(char commit[41], cu_index_txn *t, uint64_t leaf)
 {
-	MDB_val k = { 32, (void *)id }, v;
+	unsigned char key[8];
+	MDB_cursor *c;
+	MDB_val k = { 8, key }, v;
 	int rc;
 
 	commit[0] = '\0';
-	rc = mdb_get(t->txn, t->ix->dbi[DB_COMMIT], &k, &v);
+	leaf_key(key, leaf);
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_COMMIT], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && memcmp(k.mv_data, key, 8) != 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
-		return cu_error_set(CU_ENOTFOUND, "no commit recorded for this document");
+		return cu_error_set(CU_ENOTFOUND, "no commit recorded for leaf %llu",
+			(unsigned long long)leaf);
 	if (rc != 0)
 		return lmdb_error(rc, "reading commit");
 	if (v.mv_size != 40)

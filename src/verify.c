@@ -1084,7 +1084,7 @@ record_run(struct vctx *v)
 		if ((error = cu_unhex(eid, 32, v->r->event_id)) < 0 ||
 		    (error = cu_time_parse(&tm, now)) < 0 ||
 		    (error = cu_index_put_event(t, zero, tm.epoch, eid)) < 0 ||
-		    (error = cu_index_put_commit(t, eid, head)) < 0)
+		    (error = cu_index_put_commit(t, size, head)) < 0)
 			goto done;
 		error = cu_index_commit(t);
 		t = NULL;

@@ -26,7 +26,7 @@
  *   mlog     level[1] ‖ index[8 BE] -> hash[32]           (Merkle log nodes, mlog.h)
  *   ckpt     tree size[8 BE] -> signed checkpoint note    (one per history commit)
  *   meta     also "log_size" -> u64 LE, the number of log leaves
- *   commit   record or event id[32] -> hex id of the commit that added it
+ *   commit   first log leaf of a commit[8 BE] -> its hex id (one entry per commit)
  * time_be is the record's time (epoch seconds, offset by 2^63 so that the
  * big-endian bytes sort in time order, negatives included).
  */
@@ -149,9 +149,11 @@ int cu_index_count_records(size_t *n, cu_index_txn *t);
 int cu_index_foreach_record(cu_index_txn *t, int (*cb)(const unsigned char id[32], void *payload),
 	void *payload);
 
-/* The commit that added a record or event. */
-int cu_index_put_commit(cu_index_txn *t, const unsigned char id[32], const char *commit);
-int cu_index_get_commit(char commit[41], cu_index_txn *t, const unsigned char id[32]);
+/* The commit that added the log leaf: commits are recorded by the first
+ * leaf they add, and a leaf belongs to the last commit starting at or
+ * before it. */
+int cu_index_put_commit(cu_index_txn *t, uint64_t first_leaf, const char *commit);
+int cu_index_get_commit(char commit[41], cu_index_txn *t, uint64_t leaf);
 
 /* Calls cb with each event about a record (time order), or with the
  * archive-wide events when record_id is all zero bytes. */
