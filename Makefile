@@ -124,7 +124,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/tamper.sh ./custos
 
 demo: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof
 	bash tests/e2e/demo.sh ./custos
 
 bench: deps

@@ -388,27 +388,28 @@ pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, u
 
 	(void)pack;
 	cu_hex(hex, digest, 32);
-	if (!pc->skip) {
-		if (pc->map != NULL) {
-			/* a member past the end of the file hashes to what is there */
-			uint64_t n = offset >= pc->map_len ? 0
-				: (size < pc->map_len - offset ? size : pc->map_len - offset);
-			if ((error = cu_sha256(got, pc->map + (offset < pc->map_len ? offset : 0), n)) < 0)
-				return error;
-			v->r->bytes_hashed += n;
-		} else if ((error = hash_fd(got, pc->fd, offset, size, &v->r->bytes_hashed)) < 0) {
-			return error;
-		}
-		if (memcmp(got, digest, 32) != 0)
-			return problem(v, "object", NULL, hex, NULL,
-				"packed object in %s does not match its name", pc->pack);
-	} else {
-		v->r->objects_skipped++;
-	}
+	/* counted as present either way: a damaged object is one problem, not two */
 	if ((o = census_find(&v->objects, digest, 1)) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	o->size = size;
 	v->r->objects++;
+	if (pc->skip) {
+		v->r->objects_skipped++;
+		return 0;
+	}
+	if (pc->map != NULL) {
+		/* a member past the end of the file hashes to what is there */
+		uint64_t n = offset >= pc->map_len ? 0
+			: (size < pc->map_len - offset ? size : pc->map_len - offset);
+		if ((error = cu_sha256(got, pc->map + (offset < pc->map_len ? offset : 0), n)) < 0)
+			return error;
+		v->r->bytes_hashed += n;
+	} else if ((error = hash_fd(got, pc->fd, offset, size, &v->r->bytes_hashed)) < 0) {
+		return error;
+	}
+	if (memcmp(got, digest, 32) != 0)
+		return problem(v, "object", NULL, hex, NULL,
+			"packed object in %s does not match its name", pc->pack);
 	return 0;
 }
 

@@ -8,7 +8,7 @@ T=$(mktemp -d /tmp/custos-demo.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 export CUSTOS_ARCHIVE=$T/archive
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" >&2; "$@"; }
 
 say "1. A sysadmin creates an archive for fonds SI01"
 run "$CUSTOS" init --fonds SI01 --name demo.custos/SI01
@@ -67,4 +67,28 @@ bad=$(cd "$T/objects" && find sha256 -type f | while read -r f; do h=$(echo "$f"
 echo "sha256sum: $(find "$T/objects" -type f | wc -l) content objects extracted from the packs, $bad mismatches"
 if mdb_dump -a "$CUSTOS_ARCHIVE/index" 2>/dev/null | grep -q 11010519491231002X; then echo "ID number found in the index!"; exit 1; fi
 echo "mdb_dump: no resident ID number in clear in the index"
+
+say "7. A correction is a new revision, never an edit; the trace shows the whole life"
+run "$CUSTOS" amend "$ref" --set summary="城镇职工养老保险参保登记（补录联系电话）" --reason "窗口录入遗漏，经办人复核"
+run "$CUSTOS" trace "$ref"
+
+say "8. The tamper-evident log: a signed checkpoint in every commit, proofs anyone can check"
+run "$CUSTOS" checkpoint | tee "$T/kept.checkpoint"
+"$CUSTOS" keys --vkey > "$T/vkey"
+run "$CUSTOS" prove "$ref" | tee "$T/proof"
+path=$("$CUSTOS" prove --json "$ref" | sed 's/.*"history_path":"\([^"]*\)".*/\1/')
+git --git-dir="$CUSTOS_ARCHIVE/history.git" show "main:$path" > "$T/doc"
+VP=$(realpath "${VERIFY_PROOF:-build/verify_proof}")
+run "$VP" inclusion "$(cat "$T/vkey")" "$T/proof" "$T/doc"
+"$GEN" 5 43 X | "$CUSTOS" ingest - >/dev/null 2>&1   # the log grows
+"$CUSTOS" get --purpose "演示" "$ref" >/dev/null
+"$CUSTOS" prove --consistency "$(sed -n 2p "$T/kept.checkpoint")" > "$T/cons"
+run "$VP" consistency "$(cat "$T/vkey")" "$T/kept.checkpoint" "$T/cons"
+
+say "9. An auditor's check of everything, then a damaged object is caught"
+run "$CUSTOS" verify --since-checkpoint "$T/kept.checkpoint"
+p=$(ls "$CUSTOS_ARCHIVE"/objects/packs/*.tar | head -1)
+chmod u+w "$p"; printf 'X' | dd of="$p" bs=1 seek=600 conv=notrunc 2>/dev/null
+run "$CUSTOS" verify || echo "(exit status $?: problems found, each named)"
+
 say "Done: the archive was in $CUSTOS_ARCHIVE (removed now)"
