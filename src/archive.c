@@ -2487,9 +2487,9 @@ cu_archive_public_key(cu_archive *a)
 char *
 cu_archive_allowed_signers(cu_archive *a)
 {
-	if (a->signing_key[0] == '\0') {
-		cu_error_set(CU_ENOTFOUND, "%s/archive.json: no signing_key", a->path);
+	unsigned char pub[CU_ED25519_PUB];
+
+	if (arc_ssh_pub_raw(pub, a->signing_key) < 0)
 		return NULL;
-	}
-	return cu_asprintf("%s namespaces=\"git\" %s", a->name, a->signing_key);
+	return cu_sig_allowed_signers(pub, a->name);
 }
