@@ -6,8 +6,10 @@
  * one over the commits (signatures), one over every file of the history in
  * commit order, recomputing the Merkle log from the documents with a
  * frontier of at most 64 hashes, and comparing the index with what the
- * history says.  Memory: the object census (digest and size per object) and
- * the ids of the records, nothing proportional to the bytes.
+ * history says.  Memory stays flat as the archive grows: nothing is kept
+ * per object or per record (a record's object is found on disk or through
+ * the index and checked); only when the counts disagree does a second pass
+ * gather the record paths and ids to name what is missing or extra.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,55 +33,6 @@
 #include "custos/util.h"
 #include "archive_int.h"
 
-/* ---- the object census ---------------------------------------------------- */
-
-struct obj {
-	unsigned char digest[32];
-	uint64_t size;
-	int used;
-};
-
-struct census {
-	struct obj *slots;
-	size_t cap, n;
-};
-
-static struct obj *
-census_find(struct census *c, const unsigned char digest[32], int insert)
-{
-	uint64_t h;
-	size_t i;
-
-	if (insert && 2 * (c->n + 1) > c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 4096;
-		struct obj *old = c->slots, *s = calloc(cap, sizeof(*s));
-		if (s == NULL)
-			return NULL;
-		c->slots = s;
-		for (size_t k = 0; k < c->cap; k++)
-			if (old[k].used) {
-				memcpy(&h, old[k].digest, 8);
-				for (i = h & (cap - 1); s[i].used; i = (i + 1) & (cap - 1))
-					;
-				s[i] = old[k];
-			}
-		free(old);
-		c->cap = cap;
-	}
-	if (c->cap == 0)
-		return NULL;
-	memcpy(&h, digest, 8);
-	for (i = h & (c->cap - 1); c->slots[i].used; i = (i + 1) & (c->cap - 1))
-		if (memcmp(c->slots[i].digest, digest, 32) == 0)
-			return &c->slots[i];
-	if (!insert)
-		return NULL;
-	memcpy(c->slots[i].digest, digest, 32);
-	c->slots[i].used = 1;
-	c->n++;
-	return &c->slots[i];
-}
-
 /* ---- the run ---------------------------------------------------------------- */
 
 struct cls {
@@ -99,13 +52,15 @@ struct vleaf {
 };
 
 struct vctx {
+	unsigned char (*damaged)[32];  /* objects that failed their digest (few) */
+	size_t ndamaged;
+	int collect;                /* second pass: gather record paths and ids */
 	cu_archive *a;
 	cu_verify_cb cb;
 	void *payload;
 	cu_verify_report *r;
 	unsigned char pub[CU_ED25519_PUB];
 	cu_index_txn *t;            /* a read snapshot of the index */
-	struct census objects;
 	/* the recomputed log: perfect subtrees on its right edge */
 	unsigned char frontier[64][CU_MLOG_HASH];
 	uint64_t size;
@@ -123,7 +78,9 @@ struct vctx {
 	size_t nids, capids;
 	char **paths;               /* where the history put each record */
 	size_t npaths, cappaths;
-	char **present;             /* sorted copy of paths, marked as the head tree is walked */
+	char **present;             /* marks for paths_sorted as the head tree is walked */
+	char **paths_sorted;
+	size_t tree_records;        /* record files in the head tree */
 	unsigned char (*superseded)[32]; /* ids of revisions a later one replaced */
 	size_t nsup, capsup;
 	struct pending *pending;    /* index problems of records that may be superseded */
@@ -220,6 +177,55 @@ frontier_append(struct vctx *v, const unsigned char leaf[CU_MLOG_HASH])
 }
 
 /* ---- objects ------------------------------------------------------------------ */
+
+/* Remembers an object that failed its digest, so that the records pointing
+ * at it are not reported a second time. */
+static int
+note_damaged(struct vctx *v, const unsigned char digest[32])
+{
+	unsigned char (*p)[32] = realloc(v->damaged, (v->ndamaged + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	v->damaged = p;
+	memcpy(v->damaged[v->ndamaged++], digest, 32);
+	return 0;
+}
+
+static int
+is_damaged(const struct vctx *v, const unsigned char digest[32])
+{
+	for (size_t i = 0; i < v->ndamaged; i++)
+		if (memcmp(v->damaged[i], digest, 32) == 0)
+			return 1;
+	return 0;
+}
+
+/* Finds a record's content object without keeping a list of all objects:
+ * a loose file, or the pack member the index points at, read and checked
+ * against its name.  *size receives its size; CU_ENOTFOUND if absent. */
+static int
+find_object(uint64_t *size, struct vctx *v, const unsigned char digest[32])
+{
+	char path[4096], pack[256], *data = NULL;
+	uint64_t off, sz;
+	size_t len;
+	struct stat st;
+
+	if (cu_cas_loose_path(path, sizeof(path), v->a->cas, digest) == 0 && lstat(path, &st) == 0) {
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	cu_error_clear();
+	if (v->t == NULL || cu_index_get_objloc(v->t, digest, pack, &off, &sz) < 0 ||
+	    cu_cas_read_packed(&data, &len, v->a->cas, pack, off, sz, digest) < 0) {
+		cu_error_clear();
+		return CU_ENOTFOUND;
+	}
+	free(data);
+	*size = sz;
+	return 0;
+}
 
 /* SHA-256 of size bytes of fd from offset, streamed. */
 static int
@@ -383,15 +389,10 @@ pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, u
 	struct vctx *v = pc->v;
 	unsigned char got[32];
 	char hex[65];
-	struct obj *o;
 	int error;
 
 	(void)pack;
 	cu_hex(hex, digest, 32);
-	/* counted as present either way: a damaged object is one problem, not two */
-	if ((o = census_find(&v->objects, digest, 1)) == NULL)
-		return cu_error_set(CU_ERROR, "out of memory");
-	o->size = size;
 	v->r->objects++;
 	if (pc->skip) {
 		v->r->objects_skipped++;
@@ -407,9 +408,12 @@ pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, u
 	} else if ((error = hash_fd(got, pc->fd, offset, size, &v->r->bytes_hashed)) < 0) {
 		return error;
 	}
-	if (memcmp(got, digest, 32) != 0)
+	if (memcmp(got, digest, 32) != 0) {
+		if ((error = note_damaged(v, digest)) < 0)
+			return error;
 		return problem(v, "object", NULL, hex, NULL,
 			"packed object in %s does not match its name", pc->pack);
+	}
 	return 0;
 }
 
@@ -471,7 +475,6 @@ check_loose(struct vctx *v, struct vstate *old, struct vstate *now)
 		while (error == 0 && (e = readdir(d)) != NULL) {
 			struct stat st;
 			int fd;
-			struct obj *o;
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(hex, sizeof(hex), "%02x%.62s", x, e->d_name);
@@ -495,17 +498,13 @@ check_loose(struct vctx *v, struct vstate *old, struct vstate *now)
 				v->r->objects_skipped++;
 			} else if ((error = hash_fd(got, fd, 0, (uint64_t)st.st_size,
 					&v->r->bytes_hashed)) == 0 && memcmp(got, digest, 32) != 0) {
-				error = problem(v, "object", NULL, hex, NULL,
-					"object does not match its name");
+				if ((error = note_damaged(v, digest)) == 0)
+					error = problem(v, "object", NULL, hex, NULL,
+						"object does not match its name");
 			}
 			close(fd);
-			if (error == 0 && (error = vstate_add(now, name, &st)) == 0) {
-				if ((o = census_find(&v->objects, digest, 1)) == NULL)
-					error = cu_error_set(CU_ERROR, "out of memory");
-				else
-					o->size = (uint64_t)st.st_size;
+			if (error == 0 && (error = vstate_add(now, name, &st)) == 0)
 				v->r->objects++;
-			}
 		}
 		closedir(d);
 	}
@@ -816,48 +815,25 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		json_int_t size = json_integer_value(json_object_get(json_object_get(doc, "content"),
 			"size"));
 		unsigned char d[32];
-		struct obj *o;
+		uint64_t osize = 0;
 		if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || cu_unhex(d, 32, digest + 7) < 0) {
 			cu_error_clear();
 			error = problem(v, "record", ref, idh, v->commit, "no content digest");
 			goto done;
 		}
-		if ((o = census_find(&v->objects, d, 0)) == NULL)
+		if (is_damaged(v, d))
+			;   /* already reported as a damaged object */
+		else if (find_object(&osize, v, d) < 0)
 			error = problem(v, "object", ref, digest + 7, NULL,
 				"the record's content object is missing");
-		else if (o->size != (uint64_t)size)
+		else if (osize != (uint64_t)size)
 			error = problem(v, "object", ref, digest + 7, NULL,
 				"the record's content object has %llu bytes, the record says %lld",
-				(unsigned long long)o->size, (long long)size);
+				(unsigned long long)osize, (long long)size);
 		if (error != 0)
 			goto done;
 	}
-	if (v->npaths == v->cappaths) {
-		size_t cap = v->cappaths ? v->cappaths * 2 : 4096;
-		char **p = realloc(v->paths, cap * sizeof(*p));
-		if (p == NULL) {
-			error = cu_error_set(CU_ERROR, "out of memory");
-			goto done;
-		}
-		v->paths = p;
-		v->cappaths = cap;
-	}
-	if ((v->paths[v->npaths] = strdup(path)) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
-		goto done;
-	}
-	v->npaths++;
-	if (v->nids == v->capids) {
-		size_t cap = v->capids ? v->capids * 2 : 4096;
-		unsigned char (*p)[32] = realloc(v->ids, cap * sizeof(*p));
-		if (p == NULL) {
-			error = cu_error_set(CU_ERROR, "out of memory");
-			goto done;
-		}
-		v->ids = p;
-		v->capids = cap;
-	}
-	memcpy(v->ids[v->nids++], id, 32);
+	/* nothing is kept per record: memory stays flat as the archive grows */
 	if (v->t != NULL)
 		error = check_index_record(v, doc, id, ref, idh);
 done:
@@ -886,6 +862,51 @@ history_file(const char *commit, const char *path, const char *data, size_t len,
 	return 0;
 }
 
+/* ---- the second pass, only for an archive that failed the counts ------------- */
+
+/* Gathers every record path and id of the history (no checks). */
+static int
+collect_file(const char *commit, const char *path, const char *data, size_t len, void *payload)
+{
+	struct vctx *v = payload;
+	json_t *doc;
+	const char *id;
+
+	(void)commit;
+	if (strncmp(path, "records/", 8) != 0)
+		return 0;
+	if (v->npaths == v->cappaths) {
+		size_t cap = v->cappaths ? v->cappaths * 2 : 4096;
+		char **p = realloc(v->paths, cap * sizeof(*p));
+		unsigned char (*q)[32] = p ? realloc(v->ids, cap * sizeof(*q)) : NULL;
+		if (p != NULL)
+			v->paths = p;
+		if (q == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		v->ids = q;
+		v->cappaths = cap;
+	}
+	if ((v->paths[v->npaths] = strdup(path)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memset(v->ids[v->npaths], 0, 32);
+	if ((doc = json_loadb(data, len, 0, NULL)) != NULL && (id = arc_jstr(doc, "id")) != NULL &&
+	    cu_unhex(v->ids[v->npaths], 32, id) < 0)
+		cu_error_clear();
+	json_decref(doc);
+	v->npaths++;
+	v->nids = v->npaths;
+	return 0;
+}
+
+static int
+collect_once(struct vctx *v)
+{
+	if (v->collect)
+		return 0;
+	v->collect = 1;
+	return cu_history_replay(v->a->hist, NULL, collect_file, v);
+}
+
 /* ---- the current tree ------------------------------------------------------------ */
 
 static int
@@ -904,9 +925,12 @@ tree_record(const char *path, void *payload)
 	char **hit, ref[256], cls[160];
 	const char *slash1, *slash3;
 
-	hit = bsearch(&key, v->paths, v->npaths, sizeof(*v->paths), cmp_str);
-	if (hit != NULL)
+	v->tree_records++;
+	if (v->present != NULL && (hit = bsearch(&key, v->paths, v->npaths, sizeof(*v->paths),
+			cmp_str)) != NULL)
 		v->present[hit - v->paths] = (char *)"";
+	if (v->present != NULL)
+		return 0;    /* the second walk only marks */
 	/* records/<class>/<thousands>/<item>.json */
 	slash1 = strchr(path + 8, '/');
 	slash3 = strrchr(path, '/');
@@ -928,16 +952,33 @@ check_tree(struct vctx *v)
 {
 	int error;
 
-	if (v->npaths > 1)
-		qsort(v->paths, v->npaths, sizeof(*v->paths), cmp_str);
-	if ((v->present = calloc(v->npaths ? v->npaths : 1, sizeof(*v->present))) == NULL)
-		return cu_error_set(CU_ERROR, "out of memory");
 	if ((error = cu_history_list(v->a->hist, "records/", tree_record, v)) != 0)
 		return error;
+	if (v->tree_records >= v->r->records)
+		return 0;
+	/* fewer files than the history added: find which, in a second pass */
+	if ((error = collect_once(v)) < 0)
+		return error;
+	if ((v->paths_sorted = malloc((v->npaths ? v->npaths : 1) * sizeof(char *))) == NULL ||
+	    (v->present = calloc(v->npaths ? v->npaths : 1, sizeof(*v->present))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(v->paths_sorted, v->paths, v->npaths * sizeof(char *));
+	{
+		/* sort a copy: the ids stay parallel to the original order */
+		char **orig = v->paths;
+		v->paths = v->paths_sorted;
+		if (v->npaths > 1)
+			qsort(v->paths, v->npaths, sizeof(*v->paths), cmp_str);
+		error = cu_history_list(v->a->hist, "records/", tree_record, v);
+		v->paths_sorted = v->paths;
+		v->paths = orig;
+		if (error != 0)
+			return error;
+	}
 	for (size_t i = 0; i < v->npaths; i++)
 		if (v->present[i] == NULL &&
 		    (error = problem(v, "record", NULL, NULL, NULL, "%s: archived by the history but "
-			"missing from its current tree", v->paths[i])) != 0)
+			"missing from its current tree", v->paths_sorted[i])) != 0)
 			return error;
 	return 0;
 }
@@ -1007,7 +1048,10 @@ check_index_whole(struct vctx *v)
 	    (error = problem(v, "index", NULL, NULL, NULL, "the index's log has %llu leaves, the "
 		"history's %llu", (unsigned long long)isize, (unsigned long long)v->size)) != 0)
 		return error;
-	if (n > v->nids - v->nsup) {
+	if (n > v->r->records - v->nsup) {
+		/* the index holds records the history does not: find which */
+		if ((error = collect_once(v)) < 0)
+			return error;
 		if (v->nids > 1)
 			qsort(v->ids, v->nids, 32, cmp_id);
 		if ((error = cu_index_foreach_record(v->t, extra_record, v)) != 0)
@@ -1198,7 +1242,6 @@ cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void 
 done:
 	if (v.t != NULL)
 		cu_index_abort(v.t);
-	free(v.objects.slots);
 	free(v.leaves);
 	free(v.classes);
 	free(v.ids);
@@ -1206,6 +1249,8 @@ done:
 		free(v.paths[i]);
 	free(v.paths);
 	free(v.present);
+	free(v.paths_sorted);
+	free(v.damaged);
 	free(v.superseded);
 	free(v.pending);
 	free(old.files);
