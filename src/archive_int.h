@@ -59,6 +59,26 @@ int arc_commit_logged(cu_archive *a, cu_index_txn *t, const cu_history_file *fil
 /* The raw key of an "ssh-ed25519 AAAA…" line. */
 int arc_ssh_pub_raw(unsigned char pub[CU_ED25519_PUB], const char *line);
 
+/* Indexes a record document; a revision takes the place of the one it
+ * supersedes under every key. */
+int arc_index_record(cu_archive *a, cu_index_txn *t, const json_t *doc);
+
+/* A record by id from the history head (the index gives its ref and
+ * revision); with raw, also its exact bytes. */
+int arc_load_record(json_t **doc, cu_archive *a, const char *id_hex);
+int arc_load_record_raw(json_t **doc, char **raw, size_t *rawlen, cu_archive *a,
+	const char *id_hex);
+
+/* A given revision of a record, by ref. */
+int arc_load_revision(json_t **doc, cu_archive *a, const char *ref, long revision);
+
+/* The ref (and revision) of a record the index holds, new string or NULL. */
+char *arc_ref_of(cu_index_txn *t, const unsigned char id[32]);
+char *arc_ref_rev_of(cu_index_txn *t, const unsigned char id[32], long *revision);
+
+/* Replaces the resident ID number of a record document by its masked form. */
+void arc_mask_document(json_t *doc);
+
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);
 
