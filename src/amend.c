@@ -197,14 +197,8 @@ collect_step(int64_t time, const unsigned char event_id[32], void *payload)
 
 	if (time < st->since)
 		return 0;
-	if (st->n == st->cap) {
-		size_t cap = st->cap ? st->cap * 2 : 64;
-		struct step *p = realloc(st->v, cap * sizeof(*p));
-		if (p == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		st->v = p;
-		st->cap = cap;
-	}
+	if (cu_grow(&st->v, &st->cap, st->n + 1, sizeof(*st->v)) < 0)
+		return CU_ERROR;
 	st->v[st->n].time = time;
 	cu_hex(st->v[st->n].id, event_id, 32);
 	st->n++;

@@ -493,14 +493,8 @@ replay_leaf(struct replay_ctx *rc, const json_t *doc, const char *data, size_t l
 
 	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0)
 		return cu_error_set(CU_EINVALID, "history %s: no log leaf", path);
-	if (rc->nleaves == rc->cap) {
-		size_t cap = rc->cap ? rc->cap * 2 : 1024;
-		struct leaf *l = realloc(rc->leaves, cap * sizeof(*l));
-		if (l == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		rc->leaves = l;
-		rc->cap = cap;
-	}
+	if (cu_grow(&rc->leaves, &rc->cap, rc->nleaves + 1, sizeof(*rc->leaves)) < 0)
+		return CU_ERROR;
 	rc->leaves[rc->nleaves].index = (uint64_t)json_integer_value(leaf);
 	if (cu_mlog_leaf_hash(rc->leaves[rc->nleaves].hash, data, len) < 0)
 		return CU_ERROR;

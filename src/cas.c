@@ -297,14 +297,8 @@ cu_cas_batch_add(cu_cas_batch *b, unsigned char digest[32], int *packed,
 	slot = find_slot(b, digest);
 	if (b->slots[slot] != 0)
 		return 0;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		struct pending *p = realloc(b->items, cap * sizeof(*p));
-		if (p == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		b->items = p;
-		b->cap = cap;
-	}
+	if (cu_grow(&b->items, &b->cap, b->n + 1, sizeof(*b->items)) < 0)
+		return CU_ERROR;
 	if (b->data_len + len > b->data_cap) {
 		size_t cap = b->data_cap ? b->data_cap : 65536;
 		char *d;

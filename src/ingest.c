@@ -91,14 +91,8 @@ add_outcome(cu_ingest *in, cu_ingest_status st, const char *source, const char *
 {
 	struct outcome *o;
 
-	if (in->nouts == in->cap_outs) {
-		size_t cap = in->cap_outs ? in->cap_outs * 2 : 256;
-		struct outcome *p = realloc(in->outs, cap * sizeof(*p));
-		if (p == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		in->outs = p;
-		in->cap_outs = cap;
-	}
+	if (cu_grow(&in->outs, &in->cap_outs, in->nouts + 1, sizeof(*in->outs)) < 0)
+		return CU_ERROR;
 	o = &in->outs[in->nouts];
 	memset(o, 0, sizeof(*o));
 	o->status = st;
@@ -345,16 +339,8 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	}
 	if ((error = arc_record_path(path, sizeof(path), ref, 1)) < 0)
 		goto done;
-	if (in->nfiles == in->cap_files) {
-		size_t cap = in->cap_files ? in->cap_files * 2 : 1024;
-		cu_history_file *f = realloc(in->files, cap * sizeof(*f));
-		if (f == NULL) {
-			error = cu_error_set(CU_ERROR, "out of memory");
-			goto done;
-		}
-		in->files = f;
-		in->cap_files = cap;
-	}
+	if ((error = cu_grow(&in->files, &in->cap_files, in->nfiles + 1, sizeof(*in->files))) < 0)
+		goto done;
 	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;

@@ -321,6 +321,26 @@ cu_pathf(char *out, size_t outsz, const char *fmt, ...)
 	return 0;
 }
 
+int
+cu_grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+	void **a = arr, *p;
+	size_t n = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / size)
+			return cu_error_set(CU_ERROR, "out of memory");
+		n *= 2;
+	}
+	if ((p = realloc(*a, n * size)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	*a = p;
+	*cap = n;
+	return 0;
+}
+
 char *
 cu_asprintf(const char *fmt, ...)
 {

@@ -280,14 +280,8 @@ struct vstate {
 static int
 vstate_add(struct vstate *s, const char *name, const struct stat *st)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct vstate_file *f = realloc(s->files, cap * sizeof(*f));
-		if (f == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		s->files = f;
-		s->cap = cap;
-	}
+	if (cu_grow(&s->files, &s->cap, s->n + 1, sizeof(*s->files)) < 0)
+		return CU_ERROR;
 	snprintf(s->files[s->n].name, sizeof(s->files[s->n].name), "%s", name);
 	s->files[s->n].size = (uint64_t)st->st_size;
 	s->files[s->n].mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
@@ -660,14 +654,8 @@ defer_index_problem(struct vctx *v, const char *ref, const char *id, const char 
 {
 	struct pending *p;
 
-	if (v->npending == v->cappending) {
-		size_t cap = v->cappending ? v->cappending * 2 : 64;
-		struct pending *n = realloc(v->pending, cap * sizeof(*n));
-		if (n == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		v->pending = n;
-		v->cappending = cap;
-	}
+	if (cu_grow(&v->pending, &v->cappending, v->npending + 1, sizeof(*v->pending)) < 0)
+		return CU_ERROR;
 	p = &v->pending[v->npending++];
 	snprintf(p->ref, sizeof(p->ref), "%s", ref ? ref : "");
 	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
@@ -764,16 +752,8 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		error = problem(v, kind, ref, idh, v->commit, "%s: no log leaf", path);
 		goto done;
 	}
-	if (v->nleaves == v->capleaves) {
-		size_t cap = v->capleaves ? v->capleaves * 2 : 1024;
-		struct vleaf *l = realloc(v->leaves, cap * sizeof(*l));
-		if (l == NULL) {
-			error = cu_error_set(CU_ERROR, "out of memory");
-			goto done;
-		}
-		v->leaves = l;
-		v->capleaves = cap;
-	}
+	if ((error = cu_grow(&v->leaves, &v->capleaves, v->nleaves + 1, sizeof(*v->leaves))) < 0)
+		goto done;
 	v->leaves[v->nleaves].index = (uint64_t)json_integer_value(leaf);
 	if ((error = cu_mlog_leaf_hash(v->leaves[v->nleaves].hash, data, len)) < 0)
 		goto done;
@@ -785,16 +765,9 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 	v->r->records++;
 	if (arc_revision(doc) > 1) {
 		const char *sup = arc_jstr(doc, "supersedes");
-		if (v->nsup == v->capsup) {
-			size_t cap = v->capsup ? v->capsup * 2 : 64;
-			unsigned char (*p)[32] = realloc(v->superseded, cap * sizeof(*p));
-			if (p == NULL) {
-				error = cu_error_set(CU_ERROR, "out of memory");
-				goto done;
-			}
-			v->superseded = p;
-			v->capsup = cap;
-		}
+		if ((error = cu_grow(&v->superseded, &v->capsup, v->nsup + 1,
+				sizeof(*v->superseded))) < 0)
+			goto done;
 		if (sup == NULL || cu_unhex(v->superseded[v->nsup], 32, sup) < 0) {
 			cu_error_clear();
 			error = problem(v, "record", ref, idh, v->commit,
@@ -875,17 +848,9 @@ collect_file(const char *commit, const char *path, const char *data, size_t len,
 	(void)commit;
 	if (strncmp(path, "records/", 8) != 0)
 		return 0;
-	if (v->npaths == v->cappaths) {
-		size_t cap = v->cappaths ? v->cappaths * 2 : 4096;
-		char **p = realloc(v->paths, cap * sizeof(*p));
-		unsigned char (*q)[32] = p ? realloc(v->ids, cap * sizeof(*q)) : NULL;
-		if (p != NULL)
-			v->paths = p;
-		if (q == NULL)
-			return cu_error_set(CU_ERROR, "out of memory");
-		v->ids = q;
-		v->cappaths = cap;
-	}
+	if (cu_grow(&v->paths, &v->cappaths, v->npaths + 1, sizeof(*v->paths)) < 0 ||
+	    cu_grow(&v->ids, &v->capids, v->npaths + 1, sizeof(*v->ids)) < 0)
+		return CU_ERROR;
 	if ((v->paths[v->npaths] = strdup(path)) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	memset(v->ids[v->npaths], 0, 32);

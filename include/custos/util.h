@@ -68,6 +68,11 @@ int cu_mkdir_p(const char *path, mode_t mode);
 int cu_pathf(char *out, size_t outsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Makes room in a growable array for at least `need` elements of `size`
+ * bytes: *arr and *cap (in elements) are updated, doubling from 64.  On
+ * failure CU_ERROR ("out of memory") and the array is unchanged. */
+int cu_grow(void *arr, size_t *cap, size_t need, size_t size);
+
 /* Returns a newly allocated formatted string, or NULL (with the last error
  * set) when out of memory. */
 char *cu_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
