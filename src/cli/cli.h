@@ -6,6 +6,8 @@
 #ifndef CUSTOS_CLI_H
 #define CUSTOS_CLI_H
 
+#include <getopt.h>
+
 #include "custos/archive.h"
 
 /* Exit codes, documented in custos(1). */
@@ -37,6 +39,13 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
  * if the option was one of them, 0 if not, -1 (after printing why) if its
  * value is bad. */
 int cli_common_opt(struct cli *c, int opt, const char *arg);
+
+/* getopt_long for a command, with the common options handled here: returns
+ * the command's next option, -1 at the end, or OPT_BAD (after printing why)
+ * when a common option's value is bad. */
+#define OPT_BAD 1001
+int cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
+	const struct option *longopts);
 
 /* Commands. */
 int cmd_init(struct cli *c, int argc, char **argv);

@@ -32,17 +32,14 @@ cmd_amend(struct cli *c, int argc, char **argv)
 	char id[65], ref[128];
 	long revision = 0;
 	cu_archive *a;
-	int opt, r, status = EXIT_DONE;
+	int opt, status = EXIT_DONE;
 
 	if ((sets = calloc((size_t)argc, sizeof(*sets))) == NULL)
 		return cli_usage("amend", "out of memory");
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0) {
-				free(sets);
-				return EXIT_USAGE;
-			}
-			continue;
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD) {
+			free(sets);
+			return EXIT_USAGE;
 		}
 		switch (opt) {
 		case 's': sets[nsets++] = optarg; break;

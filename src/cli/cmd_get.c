@@ -38,18 +38,15 @@ cmd_get(struct cli *c, int argc, char **argv)
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_get_opts g = { 0, 0, NULL, 0, 0 };
 	const char *outfile = NULL;
-	int json = 0, opt, r, status = EXIT_DONE;
+	int json = 0, opt, status = EXIT_DONE;
 	cu_archive *a;
 	json_t *doc = NULL;
 	char *content = NULL, *text = NULL;
 	size_t clen = 0;
 
-	while ((opt = getopt_long(argc, argv, "A:ho:", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:ho:", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': json = 1; break;
 		case 'C': g.content = 1; break;

@@ -77,14 +77,11 @@ cmd_ingest(struct cli *c, int argc, char **argv)
 	cu_archive *a;
 	cu_ingest *in;
 	cu_ingest_stats st = { 0 };
-	int opt, r, error = 0;
+	int opt, error = 0;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': o.json = 1; break;
 		case 'h': help(); return EXIT_DONE;

@@ -31,14 +31,11 @@ cmd_init(struct cli *c, int argc, char **argv)
 	const char *conf_path = NULL;
 	char *conf_text = NULL;
 	size_t len;
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'f': o.fonds = optarg; break;
 		case 'n': o.name = optarg; break;

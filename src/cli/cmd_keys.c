@@ -25,16 +25,13 @@ cmd_keys(struct cli *c, int argc, char **argv)
 		{ "allowed-signers", no_argument, NULL, 's' },
 		{ "vkey", no_argument, NULL, 'v' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	int pub = 0, signers = 0, vkey = 0, opt, r;
+	int pub = 0, signers = 0, vkey = 0, opt;
 	cu_archive *a;
 	char *line;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'p': pub = 1; break;
 		case 's': signers = 1; break;

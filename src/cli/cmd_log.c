@@ -26,14 +26,11 @@ cmd_checkpoint(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = { COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_archive *a;
 	char *note = NULL;
-	int opt, r;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		if (opt == 'h') {
 			help_checkpoint();
 			return EXIT_DONE;
@@ -124,17 +121,14 @@ cmd_prove(struct cli *c, int argc, char **argv)
 		{ "size", required_argument, NULL, 's' },
 		{ "consistency", no_argument, NULL, 'C' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	int json = 0, consistency = 0, opt, r, error;
+	int json = 0, consistency = 0, opt, error;
 	uint64_t size = 0, m = 0;
 	cu_proof p;
 	cu_archive *a;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': json = 1; break;
 		case 's': if (parse_size(&size, optarg, "--size") < 0) return EXIT_USAGE; break;
@@ -209,15 +203,12 @@ cmd_trace(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	int json = 0, opt, r;
+	int json = 0, opt;
 	cu_archive *a;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': json = 1; break;
 		case 'h': help_trace(); return EXIT_DONE;

@@ -105,16 +105,13 @@ cmd_search(struct cli *c, int argc, char **argv)
 	struct out o = { 0 };
 	cu_archive *a;
 	size_t n = 0;
-	int opt, r;
+	int opt;
 
 	memset(&q, 0, sizeof(q));
 	q.limit = 100;
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': o.json = 1; break;
 		case 'p': q.person = optarg; break;

@@ -79,14 +79,11 @@ cmd_verify(struct cli *c, int argc, char **argv)
 	char *since_text = NULL;
 	size_t len;
 	cu_archive *a;
-	int opt, rc, error;
+	int opt, error;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((rc = cli_common_opt(c, opt, optarg)) != 0) {
-			if (rc < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': o.json = 1; break;
 		case 'q': vo.quick = 1; break;
@@ -156,14 +153,11 @@ cmd_reindex(struct cli *c, int argc, char **argv)
 	static const struct option opts[] = { COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_archive *a;
 	size_t commits = 0;
-	int opt, rc;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "A:h", opts, NULL)) != -1) {
-		if ((rc = cli_common_opt(c, opt, optarg)) != 0) {
-			if (rc < 0)
-				return EXIT_USAGE;
-			continue;
-		}
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
 		if (opt == 'h') {
 			help_reindex();
 			return EXIT_DONE;

@@ -124,6 +124,21 @@ cli_common_opt(struct cli *c, int opt, const char *arg)
 }
 
 int
+cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
+	const struct option *longopts)
+{
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if ((r = cli_common_opt(c, opt, optarg)) == 0)
+			return opt;
+		if (r < 0)
+			return OPT_BAD;
+	}
+	return -1;
+}
+
+int
 main(int argc, char **argv)
 {
 	struct cli c = { NULL, CLI_DEFAULT_WAIT };
