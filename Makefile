@@ -87,7 +87,7 @@ build/obj/conf.o build/san/conf.o: conf/archive.conf
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e
 
 unit: $(UNIT_BIN)
@@ -96,8 +96,9 @@ unit: $(UNIT_BIN)
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
 	done; exit $$fail
 
-fuzz-replay: build/san/fuzz_replay_receipt
+fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
+	./build/san/fuzz_replay_bag tests/fuzz/corpus/bag
 
 # the independent proof verifier: OpenSSL only, no custos code
 build/verify_proof: tests/tools/verify_proof.c
@@ -135,7 +136,9 @@ bench: deps
 fuzz: build/libcustos.a
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz_receipt tests/fuzz/fuzz_receipt.c $(LIB_SRC) $(LDLIBS)
-	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt"
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz_bag tests/fuzz/fuzz_bag.c $(LIB_SRC) $(LDLIBS)
+	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag"
 
 clean:
 	rm -rf build custos

@@ -28,6 +28,7 @@ static const struct command {
 	{ "trace",  cmd_trace,  "the whole life of a record: ingested, accessed, verified" },
 	{ "verify", cmd_verify, "check everything; report every problem (recorded as an event)" },
 	{ "reindex", cmd_reindex, "rebuild the search index from the history and the objects" },
+	{ "bag", cmd_bag, "check BagIt bags (custos bag validate PATH...)" },
 };
 
 static void

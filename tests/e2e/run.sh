@@ -306,6 +306,25 @@ before=$(s --limit 0 --json; s --text 更正 --json; s --person "$ID4" --json)
 c reindex >/dev/null
 expect_eq "reindex: the same answers with amendments and access events" "$(s --limit 0 --json; s --text 更正 --json; s --person "$ID4" --json)" "$before"
 
+echo "== case files: custos bag validate"
+BG=$T/bag
+mkdir -p "$BG/data/申请材料"
+printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$BG/bagit.txt"
+echo "退休审批表" > "$BG/data/申请材料/form.txt"
+echo "id scan" > "$BG/data/scan.txt"
+(cd "$BG" && find data -type f | sort | while read -r f; do printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
+printf 'External-Identifier: CASE-2026-0001\nPayload-Oxum: %s.2\n' "$(cat "$BG"/data/申请材料/form.txt "$BG"/data/scan.txt | wc -c)" > "$BG/bag-info.txt"
+expect_status "a valid bag folder: exit 0" 0 c bag validate "$BG"
+tar -C "$T" -czf "$T/bag.tar.gz" bag
+expect_status "the same bag as .tar.gz: exit 0" 0 c bag validate "$T/bag.tar.gz"
+echo "altered" >> "$BG/data/scan.txt"
+expect_status "an altered file: exit 1" 1 c bag validate "$BG"
+expect_match "one line naming the bag and the file" "$(cat "$T/out")" "^$BG: data/scan.txt: "
+touch "$BG/fetch.txt"
+expect_status "fetch.txt is refused" 1 c bag validate "$BG"
+expect_match "with that reason" "$(cat "$T/out")" "fetch.txt: custos fetches nothing from the network"
+expect_status "no path: usage error" 2 c bag validate
+
 echo "== lock, readers alongside a writer"
 exec 9>"$A/lock"
 flock -x 9

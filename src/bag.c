@@ -1,0 +1,1464 @@
+/* bag.c — BagIt (RFC 8493) validation of directories and archives (see
+ * custos/bag.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+
+#include "custos/bag.h"
+#include "custos/error.h"
+#include "custos/util.h"
+
+/* Tag files are held in memory; these caps bound that memory whatever the
+ * bag limits say. */
+#define TAG_FILE_MAX  ((size_t)8 << 20)
+#define TAG_TOTAL_MAX ((size_t)64 << 20)
+#define NAME_MAX_LEN  4096
+#define DEPTH_MAX     64
+/* An archive that expands to less than this is never refused for its
+ * ratio: a few kilobytes of tar padding compress very well and prove
+ * nothing about a bomb. */
+#define RATIO_FLOOR   ((uint64_t)1 << 20)
+#define IO_BUF        65536
+
+enum { ALG_MD5, ALG_SHA1, ALG_SHA256, ALG_SHA512, ALG_N };
+
+static const struct {
+	const char *name;
+	size_t len;
+} algs[ALG_N] = {
+	{ "md5", 16 }, { "sha1", 20 }, { "sha256", 32 }, { "sha512", 64 },
+};
+
+static const EVP_MD *
+alg_md(int a)
+{
+	switch (a) {
+	case ALG_MD5: return EVP_md5();
+	case ALG_SHA1: return EVP_sha1();
+	case ALG_SHA256: return EVP_sha256();
+	default: return EVP_sha512();
+	}
+}
+
+struct entry {
+	char *name;                  /* bag-relative once the top folder is known */
+	uint64_t size;               /* from the header or lstat */
+	char *data;                  /* a tag file's bytes (NUL-terminated), else NULL */
+	size_t dlen;
+	unsigned char *want[ALG_N];  /* digest expected by each payload manifest */
+	unsigned listed[ALG_N];      /* times listed in each payload manifest */
+	int unread;                  /* over a limit: neither read nor hashed */
+	int hashed;                  /* pass 2 done (a duplicate is hashed once) */
+};
+
+struct bag {
+	const char *path;
+	cu_bag_limits lim;
+	cu_bag_problem_cb cb;
+	void *payload;
+	size_t errors;
+
+	int is_dir;
+	int fatal;             /* the entry list is incomplete: no content checks */
+	uint64_t csize;        /* archive size on disk, for the ratio */
+	uint64_t nentries;
+	uint64_t total;        /* bytes of all files (headers, then actual) */
+	uint64_t read_bytes;   /* bytes actually read from entries */
+	size_t tag_bytes;
+	int ratio_reported, total_reported, corrupt_reported;
+
+	struct entry *e;
+	size_t n, cap;
+	int has_data_dir;
+	char top[NAME_MAX_LEN + 16];  /* "TOP/" of an archive's bag, or "" */
+
+	int v10;
+	int manifest[ALG_N];   /* a payload manifest for this algorithm exists */
+	int have_oxum;
+	uint64_t oxum_bytes, oxum_files;
+	uint64_t got_bytes, got_files;
+	cu_bag_info *info;
+};
+
+/* Copies name into out with control bytes and bytes that are not UTF-8
+ * written as \xNN, so one problem stays one line on a terminal. */
+static void
+printable(char *out, size_t outsz, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0, o = 0;
+
+	while (i < len && o + 5 < outsz) {
+		size_t j = i;
+		long cp = cu_utf8_next(s, len, &j);
+		if (cp < 0 || cp < 0x20 || cp == 0x7f) {
+			snprintf(out + o, outsz - o, "\\x%02x", s[i]);
+			o += 4;
+			i++;
+			continue;
+		}
+		if (o + (j - i) >= outsz)
+			break;
+		memcpy(out + o, s + i, j - i);
+		o += j - i;
+		i = j;
+	}
+	out[o] = '\0';
+}
+
+/* Reports one problem (warning or error) through the callback. */
+static void __attribute__((format(printf, 4, 5)))
+problem(struct bag *b, const char *file, int warning, const char *fmt, ...)
+{
+	char raw[1024], msg[1024], fbuf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	/* libarchive's messages and names from the bag may hold line breaks */
+	printable(msg, sizeof(msg), raw);
+	if (!warning)
+		b->errors++;
+	if (file != NULL)
+		printable(fbuf, sizeof(fbuf), file);
+	if (b->cb != NULL)
+		b->cb(b->path, file != NULL ? fbuf : NULL, warning, msg, b->payload);
+}
+
+cu_bag_limits
+cu_bag_limits_default(void)
+{
+	cu_bag_limits l = {
+		.max_entries = 100000,
+		.max_file_bytes = (uint64_t)4 << 30,
+		.max_bag_bytes = (uint64_t)16 << 30,
+		.max_ratio = 200,
+	};
+	return l;
+}
+
+void
+cu_bag_info_clear(cu_bag_info *info)
+{
+	if (info == NULL)
+		return;
+	json_decref(info->bag_info);
+	memset(info, 0, sizeof(*info));
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+/* Why name (already without "./" and a final '/') cannot be a bag path, or
+ * NULL if it can: relative, '/'-separated, no "..", ".", or empty
+ * segments, UTF-8 without control characters. */
+static const char *
+name_problem(const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t len = strlen(name), i = 0, depth = 1;
+	const char *seg;
+
+	if (len == 0)
+		return "empty name";
+	if (len > NAME_MAX_LEN)
+		return "name too long";
+	if (name[0] == '/')
+		return "absolute path";
+	while (i < len) {
+		long cp = cu_utf8_next(s, len, &i);
+		if (cp < 0)
+			return "name is not valid UTF-8";
+		if (cp < 0x20 || cp == 0x7f)
+			return "control character in name";
+		if (cp == '/')
+			depth++;
+	}
+	for (seg = name; seg != NULL; ) {
+		const char *end = strchr(seg, '/');
+		size_t sl = end != NULL ? (size_t)(end - seg) : strlen(seg);
+		if (sl == 2 && seg[0] == '.' && seg[1] == '.')
+			return "\"..\" in path";
+		if (sl == 0 || (sl == 1 && seg[0] == '.'))
+			return "not a normalised path (empty or \".\" segment)";
+		seg = end != NULL ? end + 1 : NULL;
+	}
+	if (depth > DEPTH_MAX)
+		return "path too deep";
+	return NULL;
+}
+
+/* A normalised copy of an archive entry name: leading "./" and final '/'
+ * removed (tar writes both).  NULL when out of memory. */
+static char *
+normalise(const char *raw)
+{
+	size_t len;
+	char *s;
+
+	while (raw[0] == '.' && raw[1] == '/')
+		raw += 2;
+	if ((s = strdup(raw)) == NULL)
+		return NULL;
+	len = strlen(s);
+	while (len > 1 && s[len - 1] == '/')
+		s[--len] = '\0';
+	return s;
+}
+
+/* The bag-relative name is a payload file. */
+static int
+is_payload(const char *name)
+{
+	return strncmp(name, "data/", 5) == 0;
+}
+
+/* Before the top folder is known: the raw name may be a payload file
+ * ("data/…" or "TOP/data/…"), so it is not read in the first pass. */
+static int
+maybe_payload(const char *name)
+{
+	const char *slash;
+
+	if (is_payload(name))
+		return 1;
+	slash = strchr(name, '/');
+	return slash != NULL && is_payload(slash + 1);
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static struct entry *
+find(struct bag *b, const char *name)
+{
+	struct entry key = { .name = (char *)name };
+
+	if (b->n == 0)
+		return NULL;
+	return bsearch(&key, b->e, b->n, sizeof(*b->e), entry_cmp);
+}
+
+/* Appends an entry owning name (freed here on failure). */
+static int
+add_entry(struct bag *b, char *name, uint64_t size, struct entry **out)
+{
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+		struct entry *ne = realloc(b->e, nc * sizeof(*ne));
+		if (ne == NULL) {
+			free(name);
+			return cu_error_set(CU_ERROR, "out of memory");
+		}
+		b->e = ne;
+		b->cap = nc;
+	}
+	memset(&b->e[b->n], 0, sizeof(*b->e));
+	b->e[b->n].name = name;
+	b->e[b->n].size = size;
+	*out = &b->e[b->n++];
+	return 0;
+}
+
+/* Counts bytes actually read and checks the bag and ratio limits on them;
+ * 0, or -1 (after reporting) when reading must stop. */
+static int
+count_read(struct bag *b, size_t n)
+{
+	uint64_t c;
+
+	b->read_bytes += n;
+	c = b->csize ? b->csize : 1;
+	/* read > ratio * size on disk, without the product overflowing */
+	if (!b->is_dir && b->lim.max_ratio > 0 && b->read_bytes > RATIO_FLOOR &&
+	    (b->read_bytes / c > b->lim.max_ratio ||
+	     (b->read_bytes / c == b->lim.max_ratio && b->read_bytes % c != 0))) {
+		if (!b->ratio_reported)
+			problem(b, NULL, 0, "expands more than %u times its size on disk",
+				b->lim.max_ratio);
+		b->ratio_reported = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Counts one more entry of any kind; 0, or -1 (reported) past the limit. */
+static int
+count_entry(struct bag *b)
+{
+	if (++b->nentries > b->lim.max_entries) {
+		problem(b, NULL, 0, "more than %llu entries",
+			(unsigned long long)b->lim.max_entries);
+		b->fatal = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks one more file of size bytes against the file and bag
+ * limits.  Returns 1 if the file may be read, 0 if it is over the file
+ * limit (reported), -1 if the listing must stop (reported). */
+static int
+admit(struct bag *b, const char *name, uint64_t size)
+{
+	if (size > b->lim.max_file_bytes) {
+		problem(b, name, 0, "larger than the limit of %llu bytes",
+			(unsigned long long)b->lim.max_file_bytes);
+		return 0;
+	}
+	b->total += size;
+	if (b->total > b->lim.max_bag_bytes) {
+		problem(b, NULL, 0, "larger than the limit of %llu bytes",
+			(unsigned long long)b->lim.max_bag_bytes);
+		b->total_reported = 1;
+		return -1;
+	}
+	return 1;
+}
+
+/* Keeps a tag file's bytes, under the memory caps.  Takes buf. */
+static int
+keep_tag(struct bag *b, struct entry *e, char *buf, size_t len)
+{
+	if (len > TAG_FILE_MAX || b->tag_bytes + len > TAG_TOTAL_MAX) {
+		problem(b, e->name, 0, "tag file too large to check");
+		free(buf);
+		e->unread = 1;
+		return 0;
+	}
+	b->tag_bytes += len;
+	e->data = buf;
+	e->dlen = len;
+	return 0;
+}
+
+/* ---- archives ---------------------------------------------------------- */
+
+/* Opens path with only the tar and zip readers and the gzip, xz and zstd
+ * filters: the other readers carry most of libarchive's CVEs. */
+static int
+arc_open(struct bag *b, struct archive **out)
+{
+	struct archive *a = archive_read_new();
+
+	*out = NULL;
+	if (a == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if (archive_read_support_format_tar(a) < ARCHIVE_WARN ||
+	    archive_read_support_format_zip(a) < ARCHIVE_WARN ||
+	    archive_read_support_filter_gzip(a) < ARCHIVE_WARN ||
+	    archive_read_support_filter_xz(a) < ARCHIVE_WARN ||
+	    archive_read_support_filter_zstd(a) < ARCHIVE_WARN) {
+		int e = cu_error_set(CU_ERROR, "libarchive: %s", archive_error_string(a));
+		archive_read_free(a);
+		return e;
+	}
+	if (archive_read_open_filename(a, b->path, IO_BUF) != ARCHIVE_OK) {
+		problem(b, NULL, 0, "not a readable tar or zip archive: %s",
+			archive_error_string(a));
+		b->fatal = 1;
+		archive_read_free(a);
+		return 0;
+	}
+	*out = a;
+	return 0;
+}
+
+/* Reads the current entry into a new NUL-terminated buffer, at most max
+ * bytes.  Returns 0, 1 if it is longer than max (buffer freed, reported by
+ * the caller), -1 when reading must stop (reported). */
+static int
+arc_slurp(struct bag *b, struct archive *a, char **out, size_t *outlen, size_t max)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap + 1);
+	ssize_t r;
+
+	*out = NULL;
+	if (buf == NULL) {
+		cu_error_set(CU_ERROR, "out of memory");
+		return -2;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nb;
+			if (cap >= max) {
+				free(buf);
+				return 1;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			if ((nb = realloc(buf, cap + 1)) == NULL) {
+				free(buf);
+				cu_error_set(CU_ERROR, "out of memory");
+				return -2;
+			}
+			buf = nb;
+		}
+		r = archive_read_data(a, buf + len, cap - len);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			free(buf);
+			if (!b->corrupt_reported)
+				problem(b, NULL, 0, "corrupt or truncated archive: %s",
+					archive_error_string(a));
+			b->corrupt_reported = 1;
+			return -1;
+		}
+		len += (size_t)r;
+		if (count_read(b, (size_t)r) < 0) {
+			free(buf);
+			return -1;
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+/* Checks an entry's type: 0 for a regular file, 1 for a folder, -1 for
+ * anything else (reported). */
+static int
+entry_kind(struct bag *b, struct archive_entry *ent, const char *name)
+{
+	if (archive_entry_hardlink(ent) != NULL) {
+		problem(b, name, 0, "hard link entry refused");
+		return -1;
+	}
+	switch (archive_entry_filetype(ent)) {
+	case AE_IFREG: return 0;
+	case AE_IFDIR: return 1;
+	case AE_IFLNK: problem(b, name, 0, "symbolic link entry refused"); return -1;
+	case AE_IFCHR:
+	case AE_IFBLK: problem(b, name, 0, "device entry refused"); return -1;
+	case AE_IFIFO: problem(b, name, 0, "FIFO entry refused"); return -1;
+	case AE_IFSOCK: problem(b, name, 0, "socket entry refused"); return -1;
+	default: problem(b, name, 0, "entry of unknown type refused"); return -1;
+	}
+}
+
+/* Next header: 1 with *ent, 0 at the end, -1 when the archive is damaged
+ * (reported once). */
+static int
+arc_next(struct bag *b, struct archive *a, struct archive_entry **ent)
+{
+	int r = archive_read_next_header(a, ent);
+
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
+		return 1;
+	if (!b->corrupt_reported)
+		problem(b, NULL, 0, "corrupt or truncated archive: %s", archive_error_string(a));
+	b->corrupt_reported = 1;
+	return -1;
+}
+
+/* First pass over an archive: the list of files, with every tag file
+ * candidate read into memory and every hostile entry reported. */
+static int
+arc_list(struct bag *b)
+{
+	struct archive *a = NULL;
+	struct archive_entry *ent;
+	struct entry *e;
+	int error, r;
+
+	if ((error = arc_open(b, &a)) < 0 || a == NULL)
+		return error;
+	while ((r = arc_next(b, a, &ent)) == 1) {
+		const char *raw = archive_entry_pathname(ent), *why;
+		uint64_t size = archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0 ?
+			(uint64_t)archive_entry_size(ent) : 0;
+		uint64_t expanded = (uint64_t)archive_filter_bytes(a, 0);
+		char *name;
+		int kind, ok;
+
+		/* the decompressed stream counts too: skipping a bomb still
+		 * inflates it */
+		if (expanded > b->read_bytes && count_read(b, (size_t)(expanded - b->read_bytes)) < 0) {
+			b->fatal = 1;
+			break;
+		}
+		if (count_entry(b) < 0)
+			break;
+		if (raw == NULL) {
+			problem(b, NULL, 0, "entry without a usable name");
+			continue;
+		}
+		if ((name = normalise(raw)) == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		if ((why = name_problem(name)) != NULL) {
+			problem(b, name, 0, "%s", why);
+			free(name);
+			continue;
+		}
+		if ((kind = entry_kind(b, ent, name)) != 0) {
+			if (kind == 1 && (strcmp(name, "data") == 0 ||
+			    (strchr(name, '/') != NULL && strcmp(strchr(name, '/'), "/data") == 0)))
+				b->has_data_dir = 1;
+			free(name);
+			continue;
+		}
+		if ((ok = admit(b, name, size)) < 0) {
+			free(name);
+			b->fatal = 1;
+			break;
+		}
+		if ((error = add_entry(b, name, size, &e)) < 0)
+			goto done;
+		if (ok == 0) {
+			e->unread = 1;
+			continue;
+		}
+		if (!maybe_payload(e->name)) {
+			char *buf;
+			size_t len;
+			if ((r = arc_slurp(b, a, &buf, &len, TAG_FILE_MAX)) == -2) {
+				error = CU_ERROR;
+				goto done;
+			}
+			if (r < 0) {
+				b->fatal = 1;
+				break;
+			}
+			if (r == 1) {
+				problem(b, e->name, 0, "tag file too large to check");
+				e->unread = 1;
+				continue;
+			}
+			keep_tag(b, e, buf, len);
+		}
+	}
+	if (r < 0)
+		b->fatal = 1;
+	error = 0;
+done:
+	archive_read_free(a);
+	return error;
+}
+
+/* ---- directories ------------------------------------------------------- */
+
+/* Lists the folder rel (relative to the bag, "" for the top) with lstat,
+ * never following a symbolic link.  Returns 0 or a system error; a problem
+ * that stops the listing sets b->fatal. */
+static int
+dir_list(struct bag *b, const char *rel, int depth)
+{
+	char dpath[8192], fpath[8192], *name = NULL;
+	struct dirent *d = NULL;
+	struct entry *e;
+	DIR *dir = NULL;
+	int error = 0;
+
+	if ((error = cu_pathf(dpath, sizeof(dpath), "%s%s%s", b->path, *rel ? "/" : "", rel)) < 0)
+		return error;
+	if (depth > DEPTH_MAX) {
+		problem(b, rel, 0, "path too deep");
+		return 0;
+	}
+	if ((dir = opendir(dpath)) == NULL)
+		return cu_error_sys("%s", dpath);
+	while (!b->fatal && (errno = 0, d = readdir(dir)) != NULL) {
+		struct stat st;
+		const char *why;
+		int ok;
+
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (count_entry(b) < 0)
+			break;
+		if ((name = cu_asprintf("%s%s%s", rel, *rel ? "/" : "", d->d_name)) == NULL) {
+			error = CU_ERROR;
+			goto done;
+		}
+		if ((why = name_problem(name)) != NULL) {
+			problem(b, name, 0, "%s", why);
+			goto next;
+		}
+		if ((error = cu_pathf(fpath, sizeof(fpath), "%s/%s", b->path, name)) < 0)
+			goto done;
+		if (lstat(fpath, &st) < 0) {
+			error = cu_error_sys("%s", fpath);
+			goto done;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			if (strcmp(name, "data") == 0)
+				b->has_data_dir = 1;
+			if ((error = dir_list(b, name, depth + 1)) < 0)
+				goto done;
+			goto next;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			problem(b, name, 0, "symbolic link refused");
+			goto next;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			problem(b, name, 0, "not a regular file (device, FIFO or socket) refused");
+			goto next;
+		}
+		if ((ok = admit(b, name, (uint64_t)st.st_size)) < 0) {
+			b->fatal = 1;
+			goto next;
+		}
+		if ((error = add_entry(b, name, (uint64_t)st.st_size, &e)) < 0) {
+			name = NULL;
+			goto done;
+		}
+		name = NULL;
+		if (ok == 0) {
+			e->unread = 1;
+			continue;
+		}
+		if (!is_payload(e->name)) {
+			char *buf;
+			size_t len;
+			if (e->size > TAG_FILE_MAX) {
+				problem(b, e->name, 0, "tag file too large to check");
+				e->unread = 1;
+				continue;
+			}
+			if ((error = cu_read_file(&buf, &len, fpath, TAG_FILE_MAX)) < 0) {
+				if (error == CU_EINVALID || error == CU_ELIMIT) {
+					/* replaced under us by a link or grown */
+					problem(b, e->name, 0, "%s", cu_error_last());
+					e->unread = 1;
+					error = 0;
+					continue;
+				}
+				goto done;
+			}
+			keep_tag(b, e, buf, len);
+		}
+		continue;
+next:
+		free(name);
+		name = NULL;
+	}
+	if (d == NULL && errno != 0 && !b->fatal)
+		error = cu_error_sys("%s", dpath);
+done:
+	free(name);
+	closedir(dir);
+	return error;
+}
+
+/* ---- layout ------------------------------------------------------------ */
+
+/* Finds the bag's top (bagit.txt at the top, or in a single top folder)
+ * and makes every name relative to it.  A bag without one is fatal. */
+static void
+strip_top(struct bag *b)
+{
+	const char *slash;
+	size_t plen;
+	char *top = b->top;
+
+	qsort(b->e, b->n, sizeof(*b->e), entry_cmp);
+	if (b->is_dir || find(b, "bagit.txt") != NULL)
+		return;
+	if (b->n == 0 || (slash = strchr(b->e[0].name, '/')) == NULL)
+		goto none;
+	plen = (size_t)(slash - b->e[0].name) + 1;
+	memcpy(top, b->e[0].name, plen);
+	strcpy(top + plen, "bagit.txt");
+	for (size_t i = 0; i < b->n; i++)
+		if (strncmp(b->e[i].name, top, plen) != 0)
+			goto none;
+	if (find(b, top) == NULL)
+		goto none;
+	for (size_t i = 0; i < b->n; i++)
+		memmove(b->e[i].name, b->e[i].name + plen, strlen(b->e[i].name + plen) + 1);
+	top[plen] = '\0';
+	return;
+none:
+	top[0] = '\0';
+	problem(b, "bagit.txt", 0, "missing (neither at the top nor in a single top folder)");
+	b->fatal = 1;
+}
+
+static int
+fold_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c = strcasecmp(x->name, y->name);
+
+	/* ties in byte order, so each pair is warned about once */
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
+/* Byte-identical names are an error (one would shadow the other); names
+ * that differ only by ASCII case collide on case-insensitive file
+ * systems, a warning. */
+static int
+check_duplicates(struct bag *b)
+{
+	struct entry **v;
+
+	for (size_t i = 1; i < b->n; i++)
+		if (strcmp(b->e[i - 1].name, b->e[i].name) == 0) {
+			problem(b, b->e[i].name, 0, "duplicate entry name");
+			b->e[i].unread = 1;
+			b->e[i].hashed = 1;
+		}
+	if (b->n < 2)
+		return 0;
+	if ((v = malloc(b->n * sizeof(*v))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	for (size_t i = 0; i < b->n; i++)
+		v[i] = &b->e[i];
+	qsort(v, b->n, sizeof(*v), fold_cmp);
+	for (size_t i = 1; i < b->n; i++)
+		if (strcasecmp(v[i - 1]->name, v[i]->name) == 0 &&
+		    strcmp(v[i - 1]->name, v[i]->name) != 0)
+			problem(b, v[i]->name, 1, "differs only by case from %s", v[i - 1]->name);
+	free(v);
+	return 0;
+}
+
+/* ---- tag files --------------------------------------------------------- */
+
+/* Splits text into lines in place (LF, CR LF or CR); calls fn for each
+ * with its 1-based number.  A final line ending adds no empty line. */
+static int
+each_line(char *text, size_t len, int (*fn)(struct bag *, void *, char *, size_t), struct bag *b, void *arg)
+{
+	size_t i = 0, no = 0;
+	int error;
+
+	while (i < len) {
+		size_t start = i;
+		while (i < len && text[i] != '\n' && text[i] != '\r')
+			i++;
+		if (i < len) {
+			if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
+				text[i++] = '\0';
+			text[i++] = '\0';
+		}
+		if ((error = fn(b, arg, text + start, ++no)) < 0)
+			return error;
+	}
+	return 0;
+}
+
+/* Runs each_line over a copy of a tag file's bytes (without a BOM), so the
+ * bytes stay intact for the tag manifests. */
+static int
+each_tag_line(const struct entry *e, int (*fn)(struct bag *, void *, char *, size_t),
+	struct bag *b, void *arg)
+{
+	size_t skip = e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	char *copy = malloc(e->dlen + 1);
+	int error;
+
+	if (copy == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(copy, e->data, e->dlen + 1);
+	error = each_line(copy + skip, e->dlen - skip, fn, b, arg);
+	free(copy);
+	return error;
+}
+
+/* Reports a tag file that is not UTF-8 or holds NUL bytes; 1 if it is. */
+static int
+tag_text_ok(struct bag *b, const struct entry *e)
+{
+	const unsigned char *s = (const unsigned char *)e->data;
+	size_t i = 0;
+
+	if (e->dlen >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		problem(b, e->name, strcmp(e->name, "bagit.txt") != 0,
+			"starts with a byte order mark");
+	while (i < e->dlen) {
+		long cp = cu_utf8_next(s, e->dlen, &i);
+		if (cp <= 0) {
+			problem(b, e->name, 0, "not valid UTF-8 (or holds a NUL byte)");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+struct bagit_state {
+	int lines;
+};
+
+static int
+bagit_line(struct bag *b, void *arg, char *line, size_t no)
+{
+	struct bagit_state *st = arg;
+	const char *v;
+
+	st->lines++;
+	if (no == 1) {
+		if (strncmp(line, "BagIt-Version: ", 15) != 0) {
+			problem(b, "bagit.txt", 0, "line 1 is not \"BagIt-Version: M.N\"");
+			return 0;
+		}
+		v = line + 15;
+		if (strcmp(v, "1.0") != 0 && strcmp(v, "0.97") != 0) {
+			problem(b, "bagit.txt", 0, "BagIt version %.20s not supported (0.97 and 1.0 are)", v);
+			return 0;
+		}
+		b->v10 = strcmp(v, "1.0") == 0;
+		if (b->info)
+			snprintf(b->info->version, sizeof(b->info->version), "%s", v);
+	} else if (no == 2) {
+		if (strncmp(line, "Tag-File-Character-Encoding: ", 29) != 0) {
+			problem(b, "bagit.txt", 0,
+				"line 2 is not \"Tag-File-Character-Encoding: ENCODING\"");
+			return 0;
+		}
+		v = line + 29;
+		if (strcasecmp(v, "UTF-8") != 0) {
+			problem(b, "bagit.txt", 0,
+				"tag file encoding %.31s not supported (custos reads UTF-8 tag files)", v);
+			return 0;
+		}
+		if (b->info)
+			snprintf(b->info->encoding, sizeof(b->info->encoding), "%s", v);
+	}
+	return 0;
+}
+
+/* bagit.txt: exactly the two lines, no BOM, a supported version. */
+static int
+check_bagit(struct bag *b)
+{
+	struct entry *e = find(b, "bagit.txt");
+	struct bagit_state st = { 0 };
+	int error;
+
+	b->v10 = 1;
+	if (e == NULL) {
+		problem(b, "bagit.txt", 0, "missing");
+		return 0;
+	}
+	if (e->data == NULL)
+		return 0;  /* reported when it was listed */
+	if (!tag_text_ok(b, e))
+		return 0;
+	if (e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0)
+		return 0;
+	if ((error = each_tag_line(e, bagit_line, b, &st)) < 0)
+		return error;
+	if (st.lines != 2)
+		problem(b, "bagit.txt", 0, "has %d lines, not exactly 2", st.lines);
+	return 0;
+}
+
+struct info_state {
+	json_t *obj;
+	json_t *last;   /* array holding the value being continued */
+	int oxum_seen;
+};
+
+static int
+info_line(struct bag *b, void *arg, char *line, size_t no)
+{
+	struct info_state *st = arg;
+	char *colon, *label, *value;
+	json_t *arr;
+
+	if (line[0] == '\0')
+		return 0;
+	if (line[0] == ' ' || line[0] == '\t') {
+		size_t k;
+		char *joined;
+		if (st->last == NULL) {
+			problem(b, "bag-info.txt", 0, "line %zu: continuation without a label", no);
+			return 0;
+		}
+		while (*line == ' ' || *line == '\t')
+			line++;
+		k = json_array_size(st->last) - 1;
+		joined = cu_asprintf("%s %s", json_string_value(json_array_get(st->last, k)), line);
+		if (joined == NULL)
+			return CU_ERROR;
+		json_array_set_new(st->last, k, json_string(joined));
+		free(joined);
+		return 0;
+	}
+	if ((colon = strchr(line, ':')) == NULL) {
+		problem(b, "bag-info.txt", 0, "line %zu: not \"Label: value\"", no);
+		st->last = NULL;
+		return 0;
+	}
+	*colon = '\0';
+	label = line;
+	value = colon + 1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*label == '\0') {
+		problem(b, "bag-info.txt", 0, "line %zu: empty label", no);
+		st->last = NULL;
+		return 0;
+	}
+	if ((arr = json_object_get(st->obj, label)) == NULL) {
+		if ((arr = json_array()) == NULL || json_object_set_new(st->obj, label, arr) < 0)
+			return cu_error_set(CU_ERROR, "out of memory");
+	}
+	if (json_array_append_new(arr, json_string(value)) < 0)
+		return cu_error_set(CU_ERROR, "out of memory");
+	st->last = arr;
+	return 0;
+}
+
+/* Parses "octets.streams"; 0 or -1. */
+static int
+parse_oxum(const char *s, uint64_t *octets, uint64_t *streams)
+{
+	uint64_t *out = octets;
+	int digits = 0;
+
+	*octets = *streams = 0;
+	for (; ; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (*out > (UINT64_MAX - 9) / 10)
+				return -1;
+			*out = *out * 10 + (uint64_t)(*s - '0');
+			digits++;
+		} else if (*s == '.' && out == octets && digits) {
+			out = streams;
+			digits = 0;
+		} else if (*s == '\0' && out == streams && digits) {
+			return 0;
+		} else {
+			return -1;
+		}
+	}
+}
+
+/* bag-info.txt: labels and values into info, Payload-Oxum kept. */
+static int
+check_bag_info(struct bag *b)
+{
+	struct entry *e = find(b, "bag-info.txt");
+	struct info_state st = { 0 };
+	json_t *ox;
+	int error;
+
+	if (e == NULL || e->data == NULL || !tag_text_ok(b, e))
+		return 0;
+	if ((st.obj = json_object()) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if ((error = each_tag_line(e, info_line, b, &st)) < 0) {
+		json_decref(st.obj);
+		return error;
+	}
+	if ((ox = json_object_get(st.obj, "Payload-Oxum")) != NULL) {
+		if (json_array_size(ox) != 1)
+			problem(b, "bag-info.txt", 0, "Payload-Oxum given more than once");
+		else if (parse_oxum(json_string_value(json_array_get(ox, 0)),
+		    &b->oxum_bytes, &b->oxum_files) < 0)
+			problem(b, "bag-info.txt", 0, "Payload-Oxum is not \"octets.streams\"");
+		else
+			b->have_oxum = 1;
+	}
+	if (b->info) {
+		json_decref(b->info->bag_info);
+		b->info->bag_info = st.obj;
+	} else {
+		json_decref(st.obj);
+	}
+	return 0;
+}
+
+/* Decodes %0A, %0D and %25 (either case) in place (RFC 8493 §2.1.3);
+ * any other '%' stays as it is. */
+static void
+percent_decode(char *s)
+{
+	char *o = s;
+
+	while (*s) {
+		if (s[0] == '%' && s[1] && s[2]) {
+			int hi = cu_hex_digit((unsigned char)s[1]), lo = cu_hex_digit((unsigned char)s[2]);
+			int c = hi >= 0 && lo >= 0 ? hi * 16 + lo : -1;
+			if (c == '\n' || c == '\r' || c == '%') {
+				*o++ = (char)c;
+				s += 3;
+				continue;
+			}
+		}
+		*o++ = *s++;
+	}
+	*o = '\0';
+}
+
+struct mf_state {
+	const char *file;   /* manifest's name */
+	int alg;
+	int tag;            /* a tag manifest */
+	unsigned char *digests;  /* owned copies for entries' want[] */
+	size_t ndig, capdig;
+};
+
+/* Checks one tag file against a digest. */
+static int
+check_tag_digest(struct bag *b, struct mf_state *st, struct entry *e, const unsigned char *want)
+{
+	unsigned char got[EVP_MAX_MD_SIZE];
+	unsigned int glen;
+
+	if (EVP_Digest(e->data, e->dlen, got, &glen, alg_md(st->alg), NULL) != 1)
+		return cu_error_set(CU_ERROR, "OpenSSL: digest failed");
+	if (glen != algs[st->alg].len || memcmp(got, want, glen) != 0)
+		problem(b, e->name, 0, "%s checksum does not match %s", algs[st->alg].name, st->file);
+	return 0;
+}
+
+static int
+manifest_line(struct bag *b, void *arg, char *line, size_t no)
+{
+	struct mf_state *st = arg;
+	size_t hl = strcspn(line, " \t"), dlen = algs[st->alg].len;
+	unsigned char digest[64];
+	char *path;
+	const char *why;
+	struct entry *e;
+
+	if (line[0] == '\0')
+		return 0;
+	if (line[hl] == '\0') {
+		problem(b, st->file, 0, "line %zu: not \"checksum path\"", no);
+		return 0;
+	}
+	line[hl] = '\0';
+	path = line + hl + 1;
+	while (*path == ' ' || *path == '\t')
+		path++;
+	if (*path == '\0') {
+		problem(b, st->file, 0, "line %zu: no path", no);
+		return 0;
+	}
+	if (hl != 2 * dlen || cu_unhex(digest, dlen, line) < 0) {
+		problem(b, st->file, 0, "line %zu: not a %s checksum", no, algs[st->alg].name);
+		return 0;
+	}
+	percent_decode(path);
+	if ((why = name_problem(path)) != NULL) {
+		problem(b, st->file, 0, "line %zu: %s", no, why);
+		return 0;
+	}
+	if (!st->tag && !is_payload(path)) {
+		problem(b, st->file, 0, "line %zu: %s is not under data/", no, path);
+		return 0;
+	}
+	if (st->tag) {
+		if (is_payload(path)) {
+			problem(b, st->file, 0, "line %zu: payload file %s in a tag manifest", no, path);
+			return 0;
+		}
+		if (strncmp(path, "tagmanifest-", 12) == 0 && strchr(path, '/') == NULL) {
+			problem(b, st->file, 0, "line %zu: lists the tag manifest %s", no, path);
+			return 0;
+		}
+	}
+	if ((e = find(b, path)) == NULL) {
+		problem(b, path, 0, "listed in %s but missing", st->file);
+		return 0;
+	}
+	if (st->tag) {
+		if (e->data == NULL)
+			return 0;  /* too large: reported when listed */
+		return check_tag_digest(b, st, e, digest);
+	}
+	if (++e->listed[st->alg] == 2)
+		problem(b, e->name, 0, "listed more than once in %s", st->file);
+	if (e->listed[st->alg] > 1)
+		return 0;
+	if (st->ndig == st->capdig) {
+		/* entries point into this block, so it is sized once, up front */
+		return cu_error_set(CU_ERROR, "internal: manifest digest space exhausted");
+	}
+	e->want[st->alg] = st->digests + st->ndig * dlen;
+	memcpy(e->want[st->alg], digest, dlen);
+	st->ndig++;
+	return 0;
+}
+
+/* The algorithm named by "manifest-ALG.txt" / "tagmanifest-ALG.txt", or
+ * -1 for one custos does not know. */
+static int
+alg_of(const char *name, size_t skip)
+{
+	size_t l = strlen(name);
+
+	if (l < skip + 5 || strcmp(name + l - 4, ".txt") != 0)
+		return -1;
+	for (int a = 0; a < ALG_N; a++)
+		if (strlen(algs[a].name) == l - skip - 4 &&
+		    strncmp(name + skip, algs[a].name, l - skip - 4) == 0)
+			return a;
+	return -1;
+}
+
+/* Parses every manifest at the top: payload manifests fill the entries'
+ * expected digests, tag manifests are checked at once.  *blocks collects
+ * the digest storage to free at the end. */
+static int
+check_manifests(struct bag *b, unsigned char **blocks)
+{
+	int error = 0, npayload = 0;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < b->n; i++) {
+			struct entry *e = &b->e[i];
+			int tag = strncmp(e->name, "tagmanifest-", 12) == 0;
+			struct mf_state st = { .file = e->name, .tag = tag };
+
+			if (strchr(e->name, '/') != NULL || e->hashed ||
+			    (!tag && strncmp(e->name, "manifest-", 9) != 0) || tag != pass)
+				continue;
+			if ((st.alg = alg_of(e->name, tag ? 12 : 9)) < 0) {
+				problem(b, e->name, 1, "unknown algorithm: not checked");
+				continue;
+			}
+			if (!tag) {
+				npayload++;
+				b->manifest[st.alg] = 1;
+			}
+			if (e->data == NULL || !tag_text_ok(b, e))
+				continue;
+			if (!tag) {
+				/* at most one digest per line */
+				size_t lines = 1;
+				for (size_t k = 0; k < e->dlen; k++)
+					lines += e->data[k] == '\n' || e->data[k] == '\r';
+				if ((st.digests = malloc(lines * algs[st.alg].len)) == NULL)
+					return cu_error_set(CU_ERROR, "out of memory");
+				st.capdig = lines;
+				blocks[st.alg] = st.digests;
+			}
+			if ((error = each_tag_line(e, manifest_line, b, &st)) < 0)
+				return error;
+		}
+	if (npayload == 0)
+		problem(b, NULL, 0, "no payload manifest (manifest-ALG.txt)");
+	return 0;
+}
+
+/* Every payload file must be in every payload manifest (BagIt 1.0), or in
+ * at least one (0.97). */
+static void
+check_listed(struct bag *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct entry *e = &b->e[i];
+		int any = 0;
+
+		if (!is_payload(e->name) || (i > 0 && strcmp(b->e[i - 1].name, e->name) == 0))
+			continue;
+		for (int a = 0; a < ALG_N; a++)
+			any |= e->listed[a] > 0;
+		for (int a = 0; a < ALG_N; a++)
+			if (b->manifest[a] && e->listed[a] == 0 && (b->v10 || !any))
+				problem(b, e->name, 0, "not listed in manifest-%s.txt", algs[a].name);
+	}
+}
+
+/* ---- payload ----------------------------------------------------------- */
+
+struct hasher {
+	EVP_MD_CTX *ctx[ALG_N];
+};
+
+static int
+hash_start(struct bag *b, struct hasher *h)
+{
+	for (int a = 0; a < ALG_N; a++) {
+		if (!b->manifest[a])
+			continue;
+		if (h->ctx[a] == NULL && (h->ctx[a] = EVP_MD_CTX_new()) == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		if (EVP_DigestInit_ex(h->ctx[a], alg_md(a), NULL) != 1)
+			return cu_error_set(CU_ERROR, "OpenSSL: %s digest init failed", algs[a].name);
+	}
+	return 0;
+}
+
+static int
+hash_update(struct bag *b, struct hasher *h, const void *p, size_t n)
+{
+	for (int a = 0; a < ALG_N; a++)
+		if (b->manifest[a] && EVP_DigestUpdate(h->ctx[a], p, n) != 1)
+			return cu_error_set(CU_ERROR, "OpenSSL: digest update failed");
+	return 0;
+}
+
+/* Compares the digests of a fully read payload file with its manifests. */
+static int
+hash_finish(struct bag *b, struct hasher *h, struct entry *e)
+{
+	unsigned char got[EVP_MAX_MD_SIZE];
+	unsigned int glen;
+
+	for (int a = 0; a < ALG_N; a++) {
+		if (!b->manifest[a])
+			continue;
+		if (EVP_DigestFinal_ex(h->ctx[a], got, &glen) != 1)
+			return cu_error_set(CU_ERROR, "OpenSSL: digest failed");
+		if (e->want[a] != NULL && memcmp(got, e->want[a], glen) != 0)
+			problem(b, e->name, 0, "%s checksum does not match manifest-%s.txt",
+				algs[a].name, algs[a].name);
+	}
+	return 0;
+}
+
+static void
+hash_free(struct hasher *h)
+{
+	for (int a = 0; a < ALG_N; a++)
+		EVP_MD_CTX_free(h->ctx[a]);
+}
+
+/* Checks bytes read so far from one file against the limits; 0 or -1. */
+static int
+payload_limits(struct bag *b, struct entry *e, uint64_t got, size_t n)
+{
+	if (got > b->lim.max_file_bytes) {
+		problem(b, e->name, 0, "larger than the limit of %llu bytes",
+			(unsigned long long)b->lim.max_file_bytes);
+		return -1;
+	}
+	b->total += n;
+	if (b->total > b->lim.max_bag_bytes) {
+		if (!b->total_reported)
+			problem(b, NULL, 0, "larger than the limit of %llu bytes",
+				(unsigned long long)b->lim.max_bag_bytes);
+		b->total_reported = 1;
+		b->fatal = 1;
+		return -1;
+	}
+	if (count_read(b, n) < 0) {
+		b->fatal = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Second pass over an archive: streams every payload file once through
+ * the digests, counting the bytes really produced. */
+static int
+arc_hash(struct bag *b, struct hasher *h, unsigned char *buf)
+{
+	struct archive *a = NULL;
+	struct archive_entry *ent;
+	size_t plen = strlen(b->top);
+	int error, r;
+
+	if ((error = arc_open(b, &a)) < 0 || a == NULL)
+		return error;
+	b->total = 0;
+	b->read_bytes = 0;
+	while (!b->fatal && (r = arc_next(b, a, &ent)) == 1) {
+		const char *raw = archive_entry_pathname(ent);
+		struct entry *e;
+		uint64_t got = 0;
+		char *name;
+		ssize_t n;
+
+		if (raw == NULL || archive_entry_hardlink(ent) != NULL ||
+		    archive_entry_filetype(ent) != AE_IFREG)
+			continue;
+		if ((name = normalise(raw)) == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		/* the same checks as the first pass: a hostile name never maps
+		 * onto a bag file */
+		e = name_problem(name) == NULL && strncmp(name, b->top, plen) == 0 ?
+			find(b, name + plen) : NULL;
+		free(name);
+		if (e == NULL || !is_payload(e->name) || e->unread || e->hashed)
+			continue;
+		e->hashed = 1;
+		if ((error = hash_start(b, h)) < 0)
+			goto done;
+		while ((n = archive_read_data(a, buf, IO_BUF)) > 0) {
+			got += (uint64_t)n;
+			if (payload_limits(b, e, got, (size_t)n) < 0)
+				break;
+			if ((error = hash_update(b, h, buf, (size_t)n)) < 0)
+				goto done;
+		}
+		if (n < 0) {
+			if (!b->corrupt_reported)
+				problem(b, e->name, 0, "corrupt or truncated archive: %s",
+					archive_error_string(a));
+			b->corrupt_reported = 1;
+			b->fatal = 1;
+			break;
+		}
+		if (n > 0)
+			continue;  /* over a limit, reported */
+		b->got_files++;
+		b->got_bytes += got;
+		if ((error = hash_finish(b, h, e)) < 0)
+			goto done;
+	}
+	error = 0;
+done:
+	archive_read_free(a);
+	return error;
+}
+
+/* Second pass over a folder: each payload file opened without following a
+ * link, then hashed. */
+static int
+dir_hash(struct bag *b, struct hasher *h, unsigned char *buf)
+{
+	char fpath[8192];
+	int error = 0, fd = -1;
+
+	for (size_t i = 0; i < b->n && !b->fatal; i++) {
+		struct entry *e = &b->e[i];
+		uint64_t got = 0;
+		ssize_t n;
+
+		if (!is_payload(e->name) || e->unread || e->hashed)
+			continue;
+		e->hashed = 1;
+		if ((error = cu_pathf(fpath, sizeof(fpath), "%s/%s", b->path, e->name)) < 0)
+			goto done;
+		if ((fd = open(fpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+			problem(b, e->name, 0, "cannot be read: %s", strerror(errno));
+			continue;
+		}
+		if ((error = hash_start(b, h)) < 0)
+			goto done;
+		while ((n = read(fd, buf, IO_BUF)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				error = cu_error_sys("%s", fpath);
+				goto done;
+			}
+			got += (uint64_t)n;
+			if (payload_limits(b, e, got, (size_t)n) < 0)
+				break;
+			if ((error = hash_update(b, h, buf, (size_t)n)) < 0)
+				goto done;
+		}
+		close(fd);
+		fd = -1;
+		if (n != 0)
+			continue;
+		b->got_files++;
+		b->got_bytes += got;
+		if ((error = hash_finish(b, h, e)) < 0)
+			goto done;
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	return error;
+}
+
+/* ---- the whole check --------------------------------------------------- */
+
+int
+cu_bag_validate(const char *path, const cu_bag_limits *lim,
+	cu_bag_problem_cb cb, void *payload, cu_bag_info *info)
+{
+	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info };
+	unsigned char *blocks[ALG_N] = { 0 }, *buf = NULL;
+	struct hasher h = { { 0 } };
+	struct stat st;
+	int error;
+
+	b.lim = lim != NULL ? *lim : cu_bag_limits_default();
+	if (info != NULL)
+		cu_bag_info_clear(info);
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return cu_error_set(CU_ENOTFOUND, "%s: no such file or folder", path);
+		return cu_error_sys("%s", path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		b.is_dir = 1;
+		error = dir_list(&b, "", 0);
+	} else if (S_ISREG(st.st_mode)) {
+		b.csize = (uint64_t)st.st_size;
+		error = arc_list(&b);
+	} else {
+		return cu_error_set(CU_EINVALID, "%s: neither a folder nor a file", path);
+	}
+	if (error < 0)
+		goto done;
+	if (b.fatal)
+		goto verdict;
+	strip_top(&b);
+	if (b.fatal)
+		goto verdict;
+	if ((error = check_duplicates(&b)) < 0)
+		goto done;
+	if ((error = check_bagit(&b)) < 0)
+		goto done;
+	if ((error = check_bag_info(&b)) < 0)
+		goto done;
+	if (find(&b, "fetch.txt") != NULL)
+		problem(&b, "fetch.txt", 0, "custos fetches nothing from the network");
+	if (!b.has_data_dir) {
+		int any = 0;
+		for (size_t i = 0; i < b.n && !any; i++)
+			any = is_payload(b.e[i].name);
+		if (!any)
+			problem(&b, "data/", 0, "missing payload folder");
+	}
+	if ((error = check_manifests(&b, blocks)) < 0)
+		goto done;
+	check_listed(&b);
+
+	if ((buf = malloc(IO_BUF)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	error = b.is_dir ? dir_hash(&b, &h, buf) : arc_hash(&b, &h, buf);
+	if (error < 0)
+		goto done;
+	if (info != NULL) {
+		info->payload_files = b.got_files;
+		info->payload_bytes = b.got_bytes;
+	}
+	if (b.have_oxum && !b.fatal &&
+	    (b.oxum_bytes != b.got_bytes || b.oxum_files != b.got_files))
+		problem(&b, "bag-info.txt", 0,
+			"Payload-Oxum %llu.%llu does not match the payload (%llu.%llu)",
+			(unsigned long long)b.oxum_bytes, (unsigned long long)b.oxum_files,
+			(unsigned long long)b.got_bytes, (unsigned long long)b.got_files);
+verdict:
+	error = b.errors ? cu_error_set(CU_EINVALID, "%s: not a complete and valid bag (%zu problem%s)",
+		path, b.errors, b.errors == 1 ? "" : "s") : 0;
+done:
+	hash_free(&h);
+	free(buf);
+	for (int a = 0; a < ALG_N; a++)
+		free(blocks[a]);
+	for (size_t i = 0; i < b.n; i++) {
+		free(b.e[i].name);
+		free(b.e[i].data);
+	}
+	free(b.e);
+	return error;
+}
