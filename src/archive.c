@@ -845,6 +845,28 @@ done:
 	return error;
 }
 
+/* A writer killed while git moved the ref leaves the ref's lock file
+ * behind, and git then refuses every later commit.  Whoever holds the
+ * archive's writers' lock is the only writer, so any such lock file is
+ * stale: remove it (the ref itself is either the old or the new commit,
+ * both complete). */
+static int
+clear_stale_git_locks(cu_archive *a)
+{
+	static const char *const locks[] = { "history.git/refs/heads/main.lock",
+		"history.git/HEAD.lock", "history.git/packed-refs.lock" };
+	char p[4096];
+	int error;
+
+	for (size_t i = 0; i < sizeof(locks) / sizeof(*locks); i++) {
+		if ((error = apath(p, sizeof(p), a, locks[i])) < 0)
+			return error;
+		if (unlink(p) < 0 && errno != ENOENT)
+			return cu_error_sys("removing the stale lock %s", p);
+	}
+	return 0;
+}
+
 int
 cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 {
@@ -892,6 +914,8 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 		goto fail;
 	if (mode != CU_ARCHIVE_READ) {
 		if ((error = take_lock(a, wait_seconds)) < 0)
+			goto fail;
+		if ((error = clear_stale_git_locks(a)) < 0)
 			goto fail;
 		if ((error = apath(p, sizeof(p), a, "keys/signing.pem")) < 0 ||
 		    (error = cu_signer_load(&a->signer, p)) < 0)
