@@ -29,7 +29,7 @@ CLI_OBJ  := $(CLI_SRC:src/cli/%.c=build/obj/cli/%.o)
 SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 
-.PHONY: all deps check unit e2e fuzz-replay demo bench fuzz clean
+.PHONY: all deps check unit e2e e2e-san fuzz-replay demo bench fuzz clean
 
 all: custos
 
@@ -75,6 +75,12 @@ build/san/%.o: src/%.c $(wildcard include/custos/*.h)
 build/san/libcustos.a: $(SAN_OBJ)
 	@ar rcs $@ $^
 
+# the command line built against the sanitized library: the end-to-end
+# tests run it too, so every CLI path is checked by ASan and UBSan
+build/san/custos: $(CLI_SRC) build/san/libcustos.a
+	@echo "  LINK san $@"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -Isrc/cli -o $@ $(CLI_SRC) build/san/libcustos.a $(LDLIBS)
+
 build/san/test_%: tests/unit/test_%.c build/san/libcustos.a
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/san/libcustos.a $(LDLIBS) -lcmocka
@@ -88,7 +94,8 @@ build/obj/conf.o build/san/conf.o: conf/archive.conf
 # ---- tests ------------------------------------------------------------------
 check: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag
-	@$(MAKE) --no-print-directory unit fuzz-replay e2e
+	@$(MAKE) --no-print-directory build/san/custos
+	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
@@ -119,6 +126,11 @@ build/proof_bench: bench/proof_bench.c build/libcustos.a
 build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
+	@echo "== end-to-end tests with the sanitized binary"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/run.sh ./custos

@@ -324,6 +324,7 @@ struct pack_out {
 	int fd;
 	EVP_MD_CTX *md;
 	int failed_errno;
+	char failure[256];
 };
 
 static la_ssize_t
@@ -332,13 +333,20 @@ pack_write_cb(struct archive *a, void *client, const void *buf, size_t len)
 	struct pack_out *o = client;
 
 	(void)a;
+	/* A failure is remembered, not returned: libarchive leaks its output
+	 * buffer when a write callback fails, so the stream is run to its end
+	 * (writing nothing more) and the caller reports the first failure. */
+	if (o->failed_errno)
+		return (la_ssize_t)len;
 	if (cu_write_all(o->fd, buf, len) < 0) {
 		o->failed_errno = errno ? errno : EIO;
-		archive_set_error(a, o->failed_errno, "%s", cu_error_last());
-		return -1;
+		snprintf(o->failure, sizeof(o->failure), "%s", cu_error_last());
+		return (la_ssize_t)len;
 	}
-	if (!EVP_DigestUpdate(o->md, buf, len))
-		return -1;
+	if (!EVP_DigestUpdate(o->md, buf, len)) {
+		o->failed_errno = EIO;
+		snprintf(o->failure, sizeof(o->failure), "SHA-256 failed");
+	}
 	return (la_ssize_t)len;
 }
 
@@ -398,9 +406,15 @@ cu_cas_batch_write(cu_cas_batch *b, char pack_name[96], cu_cas_member_cb cb, voi
 			goto done;
 		}
 		pos += 512 + ((b->items[i].len + 511) / 512) * 512;
+		if (o.failed_errno)
+			break;   /* the disk refused: no point in feeding the rest */
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		error = cu_error_set(CU_ERROR, "%s: %s", tmp, archive_error_string(a));
+		goto done;
+	}
+	if (o.failed_errno) {
+		error = cu_error_set(CU_ERROR, "%s: %s", tmp, o.failure);
 		goto done;
 	}
 	if (fsync(o.fd) < 0) {
