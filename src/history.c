@@ -1319,27 +1319,6 @@ done:
 	return error;
 }
 
-/* Deliberately without the compare-and-swap of cu_history_commit: see
- * the warning in history.h. */
-int
-cu_history_set_ref(cu_history *h, const char *commit)
-{
-	git_reference *ref = NULL;
-	git_commit *c = NULL;
-	git_oid oid;
-	int error;
-
-	if ((error = parse_oid(&oid, commit)) < 0 ||
-	    (error = lookup_commit(&c, h, commit)) < 0)
-		return error;
-	if ((error = git_reference_create(&ref, h->repo, MAIN_REF, &oid, 1,
-			"custos: forced move (tests only)")) < 0)
-		error = fail_git(error, "cannot move " MAIN_REF " to %s", commit);
-	git_reference_free(ref);
-	git_commit_free(c);
-	return error;
-}
-
 /* snprintf truncates to outsz; ids are 64 hex digits, paths 80 bytes. */
 void
 cu_history_path(char *out, size_t outsz, const char *dir, const char *id_hex)

@@ -109,16 +109,6 @@ int cu_history_walk(cu_history *h, cu_history_commit_cb cb, void *payload);
 int cu_history_check_signature(unsigned char signer[CU_ED25519_PUB], cu_history *h,
 	const char *commit);
 
-/*
- * FOR TESTS ONLY: moves refs/heads/main to commit (a 40-digit id of an
- * existing commit) unconditionally — no compare-and-swap, no check that
- * the new head descends from the old one, no signature check.  It exists
- * so that tests can simulate an attacker rolling the ledger back (or
- * forward to a forged commit).  Nothing in custos may call it: the only
- * way a ledger moves is cu_history_commit.  CU_ENOTFOUND if there is no
- * such commit, CU_EINVALID if commit is not a 40-digit id.
- */
-int cu_history_set_ref(cu_history *h, const char *commit);
 
 /* A 256-way fan-out path by id, "<dir>/<2 hex>/<62 hex>.json", into out
  * (at least 80 bytes), for trees addressed by id. */
