@@ -180,7 +180,8 @@ cu_read_file(char **out, size_t *len, const char *path, size_t max)
 	int fd, error;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
+	/* O_NONBLOCK: a FIFO given by mistake must not hang the call */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
 		if (errno == ELOOP)
 			return cu_error_set(CU_EINVALID, "%s: is a symbolic link", path);
 		return cu_error_sys("%s", path);

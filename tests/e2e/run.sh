@@ -135,6 +135,9 @@ expect_match "the good one in the same call is archived" "$(r 21-)" "^SI01-SB·2
 expect_nomatch "no ID number in clear in any message" "$out $(cat "$T/err")" "${ID1}|${bad_id}|${ID1:0:14}"
 expect_eq "rejected items stored nothing (one object added)" "$(count_objects)" "$((objs_before + 1))"
 expect_eq "one commit for the call" "$(git --git-dir="$A/history.git" rev-list --count main)" "$((commits_before + 1))"
+mkfifo "$T/fifo.json"
+expect_status "a FIFO is refused, not waited on" 1 timeout 10 "$CUSTOS" ingest "$T/fifo.json"
+expect_match "as not a regular file" "$(cat "$T/out")" "^rejected $T/fifo.json: not a regular file$"
 expect_status "usage error exit 2" 2 c ingest
 expect_status "unknown option exit 2" 2 c ingest --bogus x
 
