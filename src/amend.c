@@ -290,11 +290,27 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
 		return cb(&e, payload);
 	}
+	if (json_object_get(ev, "supplement") != NULL) {
+		/* documents added to a case */
+		const json_t *sup = json_object_get(ev, "supplement");
+		json_int_t k = json_integer_value(json_object_get(sup, "files_added"));
+		by = json_object_get(ev, "archived_by");
+		snprintf(detail, sizeof(detail), "revision %ld: %lld file%s added from %s",
+			arc_revision(ev), (long long)k, k == 1 ? "" : "s",
+			arc_jstr(sup, "source") ? arc_jstr(sup, "source") : "?");
+		cu_trace_entry e = { arc_jstr(ev, "archived_at"), "supplemented", arc_jstr(by, "user"),
+			(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
+			(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
+		return cb(&e, payload);
+	}
 	if (strcmp(kind, "access") == 0) {
+		/* a case file's content names the file */
+		const char *file = arc_jstr(json_array_get(json_object_get(ev, "records"), 0), "file");
 		action = "accessed";
-		snprintf(detail, sizeof(detail), "%s of the %s, %s%s%s%s",
+		snprintf(detail, sizeof(detail), "%s of the %s%s%s, %s%s%s%s",
 			arc_jstr(ev, "action") ? arc_jstr(ev, "action") : "?",
 			arc_jstr(ev, "output") ? arc_jstr(ev, "output") : "record",
+			file ? " of file " : "", file ? file : "",
 			json_is_true(json_object_get(ev, "unmasked")) ? "personal data in clear" : "masked",
 			arc_jstr(ev, "purpose") ? ", purpose \"" : "",
 			arc_jstr(ev, "purpose") ? arc_jstr(ev, "purpose") : "",
@@ -353,12 +369,29 @@ cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 	cu_error_clear();
 	{
 		const json_t *by = json_object_get(first, "archived_by");
-		snprintf(detail, sizeof(detail), "%s from %s (content sha256:%.12s…, %lld bytes)",
-			arc_jstr(first, "ref") ? arc_jstr(first, "ref") : "?",
-			arc_jstr(first, "source") ? arc_jstr(first, "source") : "?",
-			arc_jstr(json_object_get(first, "content"), "digest")
-				? arc_jstr(json_object_get(first, "content"), "digest") + 7 : "?",
-			(long long)json_integer_value(json_object_get(json_object_get(first, "content"), "size")));
+		if (json_object_get(first, "volumes") != NULL) {
+			/* a case */
+			const json_t *bag = json_object_get(first, "bag");
+			size_t i, nf = 0;
+			json_t *vol;
+			json_array_foreach(json_object_get(first, "volumes"), i, vol)
+				nf += json_array_size(json_object_get(vol, "files"));
+			snprintf(detail, sizeof(detail), "%s from %s (case %s, %zu file%s in %zu "
+				"volume%s, %lld bytes)", arc_jstr(first, "ref") ? arc_jstr(first, "ref") : "?",
+				arc_jstr(first, "source") ? arc_jstr(first, "source") : "?",
+				arc_jstr(json_object_get(first, "case"), "case_no") ?
+				arc_jstr(json_object_get(first, "case"), "case_no") : "?", nf,
+				nf == 1 ? "" : "s", json_array_size(json_object_get(first, "volumes")),
+				json_array_size(json_object_get(first, "volumes")) == 1 ? "" : "s",
+				(long long)json_integer_value(json_object_get(bag, "payload_bytes")));
+		} else {
+			snprintf(detail, sizeof(detail), "%s from %s (content sha256:%.12s…, %lld bytes)",
+				arc_jstr(first, "ref") ? arc_jstr(first, "ref") : "?",
+				arc_jstr(first, "source") ? arc_jstr(first, "source") : "?",
+				arc_jstr(json_object_get(first, "content"), "digest")
+					? arc_jstr(json_object_get(first, "content"), "digest") + 7 : "?",
+				(long long)json_integer_value(json_object_get(json_object_get(first, "content"), "size")));
+		}
 		cu_trace_entry e = { arc_jstr(first, "archived_at"), "ingested", arc_jstr(by, "user"),
 			(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
 			(uint64_t)json_integer_value(json_object_get(first, "leaf")),

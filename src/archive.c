@@ -156,8 +156,8 @@ arc_revision(const json_t *doc)
 /* ---- keys and person index ------------------------------------------------ */
 
 /* HMAC of a (valid) resident ID number in its normalised form. */
-static int
-person_key(unsigned char out[32], const cu_archive *a, const char *idno)
+int
+arc_person_key(unsigned char out[32], const cu_archive *a, const char *idno)
 {
 	char norm[19];
 
@@ -262,13 +262,34 @@ receipt_summary(const json_t *doc)
 }
 
 char *
-arc_summary_json(const json_t *doc)
+arc_summary_json(const cu_archive *a, const json_t *doc)
 {
-	json_t *summary = receipt_summary(doc);
+	const char *kind = arc_jstr(doc, "kind");
+	json_t *summary = kind && strcmp(kind, "case") == 0 ? arc_case_summary(a, doc)
+							    : receipt_summary(doc);
 	char *text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
 
 	json_decref(summary);
 	return text;
+}
+
+static int index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
+
+/* Item numbers: the class key is the ref without its last level. */
+int
+arc_note_item(cu_index_txn *t, const char *ref)
+{
+	char *cls, *dash;
+	int error;
+
+	if ((cls = strdup(ref)) == NULL || (dash = strrchr(cls, '-')) == NULL) {
+		free(cls);
+		return cu_error_set(CU_EINVALID, "record %s: malformed ref", ref);
+	}
+	*dash = '\0';
+	error = cu_index_note_item(t, cls, (uint32_t)strtoul(dash + 1, NULL, 10));
+	free(cls);
+	return error;
 }
 
 /* Puts a record document into the index (remove = 0), or takes it out of
@@ -277,6 +298,15 @@ arc_summary_json(const json_t *doc)
 static int
 index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 {
+	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "case") == 0)
+		return arc_index_case(a, t, doc, remove);
+	return index_receipt_op(a, t, doc, remove);
+}
+
+/* A receipt's index entries. */
+static int
+index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
+{
 	const json_t *r = json_object_get(doc, "receipt");
 	const json_t *subj = json_object_get(r, "subject");
 	const char *ref = arc_jstr(doc, "ref"), *idh = arc_jstr(doc, "id");
@@ -284,7 +314,7 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	cu_index_entry e;
 	cu_time tm;
 	json_t *summary = NULL;
-	char *sjson = NULL, *text = NULL, *rkey = NULL, *cls = NULL, *dash;
+	char *sjson = NULL, *text = NULL, *rkey = NULL;
 	char digest_hex[65];
 	int error;
 
@@ -300,7 +330,7 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	    cu_unhex(e.content, 32, content + 7) == 0)
 		e.has_content = 1;
 	if (arc_jstr(subj, "id_no") != NULL) {
-		if ((error = person_key(e.person, a, arc_jstr(subj, "id_no"))) < 0)
+		if ((error = arc_person_key(e.person, a, arc_jstr(subj, "id_no"))) < 0)
 			return error;
 		e.has_person = 1;
 	}
@@ -322,7 +352,7 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	if ((error = cu_canon_digest(digest_hex, r)) < 0 ||
 	    (error = cu_unhex(e.rkey_digest, 32, digest_hex)) < 0)
 		goto done;
-	if ((sjson = arc_summary_json(doc)) == NULL) {
+	if ((sjson = arc_summary_json(a, doc)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
@@ -333,15 +363,8 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	}
 	if ((error = cu_index_put(t, &e)) < 0)
 		goto done;
-	/* item numbers: the class key is the ref without its last level */
-	if ((cls = strdup(ref)) == NULL || (dash = strrchr(cls, '-')) == NULL) {
-		error = cu_error_set(CU_EINVALID, "record %s: malformed ref", ref);
-		goto done;
-	}
-	*dash = '\0';
-	error = cu_index_note_item(t, cls, (uint32_t)strtoul(dash + 1, NULL, 10));
+	error = arc_note_item(t, ref);
 done:
-	free(cls);
 	free(sjson);
 	json_decref(summary);
 	free(text);
@@ -931,6 +954,9 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 	if ((error = apath(p, sizeof(p), a, "objects")) < 0 ||
 	    (error = cu_cas_open(&a->cas, p, 0)) < 0)
 		goto fail;
+	/* a writer killed while streaming a case file left its temporary file */
+	if (mode != CU_ARCHIVE_READ && (error = cu_cas_clean_incoming(a->cas)) < 0)
+		goto fail;
 	if ((error = apath(p, sizeof(p), a, "history.git")) < 0 ||
 	    (error = cu_history_open(&a->hist, p)) < 0)
 		goto fail;
@@ -1021,8 +1047,15 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 		else if ((error = cu_index_get_content(t, digest, id)) == CU_ENOTFOUND)
 			error = cu_error_set(CU_ENOTFOUND, "%s: no record has this content", key);
 	} else if (strchr(key, '-') != NULL || strstr(key, "\xc2\xb7") != NULL) {
-		if ((error = cu_index_get_ref(t, key, id)) == CU_ENOTFOUND)
+		char case_ref[256];
+		long vol, item;
+		if (arc_split_file_ref(key, case_ref, sizeof(case_ref), &vol, &item) == 0) {
+			/* a file of a case: the case */
+			if ((error = cu_index_get_ref(t, case_ref, id)) == CU_ENOTFOUND)
+				error = cu_error_set(CU_ENOTFOUND, "%s: no such case", case_ref);
+		} else if ((error = cu_index_get_ref(t, key, id)) == CU_ENOTFOUND) {
 			error = cu_error_set(CU_ENOTFOUND, "%s: no such ref", key);
+		}
 	} else {
 		error = cu_index_get_id_prefix(t, key, id);
 		if (error == CU_ENOTFOUND)
@@ -1087,7 +1120,11 @@ void
 arc_mask_document(json_t *doc)
 {
 	json_t *subj = json_object_get(json_object_get(doc, "receipt"), "subject");
-	const char *idno = arc_jstr(subj, "id_no");
+	const char *idno;
+
+	if (subj == NULL)   /* a case */
+		subj = json_object_get(json_object_get(doc, "case"), "subject");
+	idno = arc_jstr(subj, "id_no");
 	char masked[19];
 
 	if (idno == NULL)
@@ -1208,10 +1245,25 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 		d = old;
 		snprintf(id_hex, sizeof(id_hex), "%s", arc_jstr(d, "id") ? arc_jstr(d, "id") : "");
 	}
-	if (o->content && (error = read_content(&bytes, &blen, a, arc_jstr(json_object_get(d,
-			"content"), "digest"))) < 0)
-		goto done;
-	recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
+	if (o->content && json_object_get(d, "volumes") != NULL) {
+		/* a case: one of its files */
+		const json_t *f;
+		if ((error = arc_case_file(&f, d, key, o->file)) < 0)
+			goto done;
+		if ((error = read_content(&bytes, &blen, a, arc_jstr(f, "digest"))) < 0)
+			goto done;
+		recs = json_pack("[{s:s, s:s?, s:s?, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"),
+			"file", arc_jstr(f, "path"), "file_ref", arc_jstr(f, "ref"));
+	} else {
+		if (o->file != NULL) {
+			error = cu_error_set(CU_EINVALID, "%s: --file: the record is not a case", key);
+			goto done;
+		}
+		if (o->content && (error = read_content(&bytes, &blen, a,
+				arc_jstr(json_object_get(d, "content"), "digest"))) < 0)
+			goto done;
+		recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
+	}
 	/* the exact bytes received hold the ID number in clear */
 	if ((error = record_access(a, "get", recs, o->purpose, o->unmask || o->content,
 			o->content ? "content" : "record", arc_jstr(d, "ref") ? arc_jstr(d, "ref") : id_hex)) < 0)
@@ -1259,8 +1311,9 @@ search_hit(const unsigned char id[32], const char *summary_json, void *payload)
 		const char *subj_kind = arc_jstr(json_object_get(hit, "subject"), "kind");
 		if (subj_kind && strcmp(subj_kind, "person") == 0) {
 			if ((error = arc_load_record(&doc, sc->a, arc_jstr(hit, "id"))) == 0) {
-				const char *idno = arc_jstr(json_object_get(json_object_get(doc, "receipt"),
-					"subject"), "id_no");
+				const json_t *body = json_object_get(doc, "receipt") ?
+					json_object_get(doc, "receipt") : json_object_get(doc, "case");
+				const char *idno = arc_jstr(json_object_get(body, "subject"), "id_no");
 				json_object_set_new(json_object_get(hit, "subject"), "id",
 					json_string(idno ? idno : ""));
 				json_array_append_new(sc->unmasked, json_pack("{s:s?, s:s?}", "id",
@@ -1294,7 +1347,7 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	if (q->person) {
 		if ((error = cu_idno_check(q->person)) < 0)
 			return cu_error_prefix(error, "--person");
-		if ((error = person_key(iq.person, a, q->person)) < 0)
+		if ((error = arc_person_key(iq.person, a, q->person)) < 0)
 			return error;
 		iq.has_person = 1;
 	}
@@ -1307,6 +1360,14 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	iq.operator_ = q->operator_;
 	iq.agency = q->agency;
 	iq.text = q->text;
+	iq.case_no = q->case_no;
+	iq.file_name = q->file_name;
+	if (q->type != NULL) {
+		if (strcmp(q->type, "receipt") != 0 && strcmp(q->type, "case") != 0) {
+			return cu_error_set(CU_EINVALID, "--type: must be receipt or case");
+		}
+		iq.kind = q->type;
+	}
 	if (q->from) {
 		if ((error = cu_date_parse(&iq.from, q->from, cu_conf_tz_offset(a->conf), 0)) < 0)
 			return cu_error_prefix(error, "--from");

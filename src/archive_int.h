@@ -48,7 +48,7 @@ const char *arc_jstr(const json_t *o, const char *key);
 int arc_seal_document(char **text, size_t *len, char id_hex[65], json_t *doc);
 
 /* The display summary the index stores for a record document (new string). */
-char *arc_summary_json(const json_t *doc);
+char *arc_summary_json(const cu_archive *a, const json_t *doc);
 
 /* Commits files plus log/checkpoint for log_size, signed; the checkpoint's
  * root is `root` when given, else computed from the index's log in t.  With
@@ -78,6 +78,44 @@ char *arc_ref_rev_of(cu_index_txn *t, const unsigned char id[32], long *revision
 
 /* Replaces the resident ID number of a record document by its masked form. */
 void arc_mask_document(json_t *doc);
+
+/* ---- ingest.c's batch, shared with case.c ---- */
+
+/* The batch's index transaction (begun if need be) and its time. */
+int arc_ingest_txn(cu_ingest *in, cu_index_txn **t, const char **now);
+/* The log's size with the batch's leaves. */
+uint64_t arc_ingest_log_size(const cu_ingest *in);
+/* Stores content bytes in the batch (packed or loose) unless already stored. */
+int arc_ingest_store(cu_ingest *in, unsigned char digest[32], const void *buf, size_t len);
+/* Reports an outcome (acknowledged when the batch commits). */
+int arc_ingest_outcome(cu_ingest *in, cu_ingest_status st, const char *source, const char *ref,
+	const char *id, const char *reason);
+/* Adds a new record document (or revision) to the batch: sets its leaf,
+ * seals, indexes and logs it, reports it archived; fills id_hex. */
+int arc_ingest_record(cu_ingest *in, json_t *doc, const char *source, char id_hex[65]);
+/* Commits the batch now. */
+int arc_ingest_flush(cu_ingest *in);
+/* 1 if the batch not yet committed holds a record with this ref. */
+int arc_ingest_pending(const cu_ingest *in, const char *ref);
+
+/* case.c: ingests the bag at path as a case (or a supplement to one). */
+int arc_ingest_case(cu_ingest *in, cu_archive *a, const char *path, const char *source);
+/* 1 if path names a bag: a folder holding bagit.txt, or a file whose name
+ * ends in .tar, .tar.gz, .tgz, .tar.xz, .tar.zst or .zip. */
+int arc_is_bag_path(const char *path, int is_dir);
+/* The display summary of a case record (masked), a new reference. */
+json_t *arc_case_summary(const cu_archive *a, const json_t *doc);
+/* Indexes (remove = 0) or un-indexes a case record document. */
+int arc_index_case(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
+/* Splits a file ref "<case ref>-<volume>-<item>" (eight parts); CU_EINVALID
+ * if key does not have that shape. */
+int arc_split_file_ref(const char *key, char *case_ref, size_t sz, long *vol, long *item);
+/* The file of a case document named by a file ref (key) or by path (under
+ * data/, "data/" allowed in front); CU_EINVALID / CU_ENOTFOUND otherwise. */
+int arc_case_file(const json_t **file, const json_t *doc, const char *key, const char *path);
+/* HMAC person key of a resident ID number; the item number of a ref noted. */
+int arc_person_key(unsigned char out[32], const cu_archive *a, const char *idno);
+int arc_note_item(cu_index_txn *t, const char *ref);
 
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);

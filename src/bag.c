@@ -89,6 +89,8 @@ struct bag {
 	uint64_t oxum_bytes, oxum_files;
 	uint64_t got_bytes, got_files;
 	cu_bag_info *info;
+	const cu_bag_sink *sink;
+	int sink_open;         /* begin called, end not yet */
 };
 
 /* Copies name into out with control bytes and bytes that are not UTF-8
@@ -1257,6 +1259,34 @@ payload_limits(struct bag *b, struct entry *e, uint64_t got, size_t n)
 	return 0;
 }
 
+/* The caller's sink sees each payload file as it is hashed; once begun, a
+ * file is always ended (complete or not) unless the sink itself failed. */
+static int
+sink_begin(struct bag *b, const struct entry *e)
+{
+	b->sink_open = b->sink != NULL && b->sink->begin != NULL;
+	if (!b->sink_open)
+		return 0;
+	return b->sink->begin(b->sink->payload, e->name, e->size);
+}
+
+static int
+sink_data(struct bag *b, const void *p, size_t n)
+{
+	if (!b->sink_open || b->sink->data == NULL)
+		return 0;
+	return b->sink->data(b->sink->payload, p, n);
+}
+
+static int
+sink_end(struct bag *b, int complete)
+{
+	if (!b->sink_open)
+		return 0;
+	b->sink_open = 0;
+	return b->sink->end ? b->sink->end(b->sink->payload, complete) : 0;
+}
+
 /* Second pass over an archive: streams every payload file once through
  * the digests, counting the bytes really produced. */
 static int
@@ -1293,15 +1323,18 @@ arc_hash(struct bag *b, struct hasher *h, unsigned char *buf)
 		if (e == NULL || !is_payload(e->name) || e->unread || e->hashed)
 			continue;
 		e->hashed = 1;
-		if ((error = hash_start(b, h)) < 0)
+		if ((error = hash_start(b, h)) < 0 || (error = sink_begin(b, e)) < 0)
 			goto done;
 		while ((n = archive_read_data(a, buf, IO_BUF)) > 0) {
 			got += (uint64_t)n;
 			if (payload_limits(b, e, got, (size_t)n) < 0)
 				break;
-			if ((error = hash_update(b, h, buf, (size_t)n)) < 0)
+			if ((error = hash_update(b, h, buf, (size_t)n)) < 0 ||
+			    (error = sink_data(b, buf, (size_t)n)) < 0)
 				goto done;
 		}
+		if ((error = sink_end(b, n == 0)) < 0)
+			goto done;
 		if (n < 0) {
 			if (!b->corrupt_reported)
 				problem(b, e->name, 0, "corrupt or truncated archive: %s",
@@ -1345,23 +1378,27 @@ dir_hash(struct bag *b, struct hasher *h, unsigned char *buf)
 			problem(b, e->name, 0, "cannot be read: %s", strerror(errno));
 			continue;
 		}
-		if ((error = hash_start(b, h)) < 0)
+		if ((error = hash_start(b, h)) < 0 || (error = sink_begin(b, e)) < 0)
 			goto done;
 		while ((n = read(fd, buf, IO_BUF)) != 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
 				error = cu_error_sys("%s", fpath);
+				sink_end(b, 0);
 				goto done;
 			}
 			got += (uint64_t)n;
 			if (payload_limits(b, e, got, (size_t)n) < 0)
 				break;
-			if ((error = hash_update(b, h, buf, (size_t)n)) < 0)
+			if ((error = hash_update(b, h, buf, (size_t)n)) < 0 ||
+			    (error = sink_data(b, buf, (size_t)n)) < 0)
 				goto done;
 		}
 		close(fd);
 		fd = -1;
+		if ((error = sink_end(b, n == 0)) < 0)
+			goto done;
 		if (n != 0)
 			continue;
 		b->got_files++;
@@ -1381,7 +1418,15 @@ int
 cu_bag_validate(const char *path, const cu_bag_limits *lim,
 	cu_bag_problem_cb cb, void *payload, cu_bag_info *info)
 {
-	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info };
+	return cu_bag_read(path, lim, cb, payload, info, NULL);
+}
+
+int
+cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
+	void *payload, cu_bag_info *info, const cu_bag_sink *sink)
+{
+	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info,
+		.sink = sink };
 	unsigned char *blocks[ALG_N] = { 0 }, *buf = NULL;
 	struct hasher h = { { 0 } };
 	struct stat st;

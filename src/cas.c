@@ -133,6 +133,168 @@ cu_cas_put_loose(cu_cas *c, const unsigned char digest[32], const void *data, si
 	return error;
 }
 
+/* ---- streamed objects ---------------------------------------------------- */
+
+struct cu_cas_writer {
+	cu_cas *cas;
+	int fd;
+	char tmp[4096];
+	EVP_MD_CTX *md;
+	unsigned char digest[32];
+	uint64_t size;
+	int closed, committed;
+};
+
+int
+cu_cas_writer_new(cu_cas_writer **out, cu_cas *c)
+{
+	static unsigned long seq;
+	cu_cas_writer *w;
+	char dir[4096];
+	int error;
+
+	*out = NULL;
+	if ((error = cu_pathf(dir, sizeof(dir), "%s/incoming", c->dir)) < 0)
+		return error;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cu_error_sys("mkdir %s", dir);
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	w->cas = c;
+	w->fd = -1;
+	if ((error = cu_pathf(w->tmp, sizeof(w->tmp), "%s/%ld-%lu", dir, (long)getpid(),
+			++seq)) < 0) {
+		free(w);
+		return error;
+	}
+	if ((w->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		cu_cas_writer_free(w);
+		return cu_error_set(CU_ERROR, "OpenSSL: SHA-256 init failed");
+	}
+	if ((w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444)) < 0) {
+		error = cu_error_sys("%s", w->tmp);
+		w->tmp[0] = '\0';
+		cu_cas_writer_free(w);
+		return error;
+	}
+	*out = w;
+	return 0;
+}
+
+int
+cu_cas_writer_write(cu_cas_writer *w, const void *data, size_t len)
+{
+	const char *p = data;
+
+	if (w->closed)
+		return cu_error_set(CU_EINVALID, "object writer already closed");
+	if (EVP_DigestUpdate(w->md, data, len) != 1)
+		return cu_error_set(CU_ERROR, "OpenSSL: SHA-256 failed");
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cu_error_sys("%s", w->tmp);
+		p += n;
+		len -= (size_t)n;
+		w->size += (uint64_t)n;
+	}
+	return 0;
+}
+
+int
+cu_cas_writer_close(cu_cas_writer *w, unsigned char digest[32], uint64_t *size)
+{
+	unsigned int dlen;
+
+	if (!w->closed) {
+		if (EVP_DigestFinal_ex(w->md, w->digest, &dlen) != 1)
+			return cu_error_set(CU_ERROR, "OpenSSL: SHA-256 failed");
+		if (fsync(w->fd) < 0)
+			return cu_error_sys("fsync %s", w->tmp);
+		if (close(w->fd) < 0) {
+			w->fd = -1;
+			return cu_error_sys("close %s", w->tmp);
+		}
+		w->fd = -1;
+		w->closed = 1;
+	}
+	memcpy(digest, w->digest, 32);
+	if (size)
+		*size = w->size;
+	return 0;
+}
+
+int
+cu_cas_writer_commit(cu_cas_writer *w)
+{
+	char path[4096], dir[4096], hex[65];
+	int error;
+
+	if (!w->closed)
+		return cu_error_set(CU_EINVALID, "object writer not closed");
+	if (w->committed)
+		return 0;
+	if ((error = cu_cas_loose_path(path, sizeof(path), w->cas, w->digest)) < 0)
+		return error;
+	cu_hex(hex, w->digest, 32);
+	if ((error = cu_pathf(dir, sizeof(dir), "%s/sha256/%.2s", w->cas->dir, hex)) < 0)
+		return error;
+	if (mkdir(dir, 0755) == 0) {
+		char parent[4096];
+		if ((error = cu_pathf(parent, sizeof(parent), "%s/sha256", w->cas->dir)) < 0 ||
+		    (error = cu_fsync_dir(parent)) < 0)
+			return error;
+	} else if (errno != EEXIST) {
+		return cu_error_sys("mkdir %s", dir);
+	}
+	if (access(path, F_OK) == 0) {
+		unlink(w->tmp);
+	} else if (rename(w->tmp, path) < 0) {
+		return cu_error_sys("rename %s", w->tmp);
+	} else if ((error = cu_fsync_dir(dir)) < 0) {
+		return error;
+	}
+	w->committed = 1;
+	return 0;
+}
+
+void
+cu_cas_writer_free(cu_cas_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	if (!w->committed && w->tmp[0])
+		unlink(w->tmp);
+	EVP_MD_CTX_free(w->md);
+	free(w);
+}
+
+int
+cu_cas_clean_incoming(cu_cas *c)
+{
+	char dir[4096], path[4400];
+	struct dirent *e;
+	DIR *d;
+	int error;
+
+	if ((error = cu_pathf(dir, sizeof(dir), "%s/incoming", c->dir)) < 0)
+		return error;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : cu_error_sys("%s", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (cu_pathf(path, sizeof(path), "%s/%s", dir, e->d_name) == 0)
+			unlink(path);
+	}
+	closedir(d);
+	return 0;
+}
+
 /* Checks that data hashes to digest; names the object otherwise. */
 static int
 check_digest(const void *data, size_t len, const unsigned char digest[32])

@@ -30,6 +30,7 @@ struct cu_conf {
 	int tz_offset;
 	struct row *rows;
 	size_t nrows;
+	cu_conf_bag_limits bag;
 };
 
 static const char *const retentions[] = { "Y", "D100", "D50", "D30", "D10" };
@@ -101,8 +102,8 @@ row_string(char *out, size_t outsz, config_setting_t *row, const char *member,
 static int
 parse_row(struct row *r, config_setting_t *s, const char *name)
 {
-	static const char *const known[] = { "kind", "service", "subject", "category",
-		"class", "retention", "title" };
+	static const char *const known[] = { "kind", "service", "case_type", "subject",
+		"category", "class", "retention", "title" };
 	char title[256];
 	int error, line = config_setting_source_line(s), ok = 0;
 
@@ -120,6 +121,8 @@ parse_row(struct row *r, config_setting_t *s, const char *name)
 	}
 	if ((error = row_string(r->kind, sizeof(r->kind), s, "kind", 1, name)) < 0 ||
 	    (error = row_string(r->service, sizeof(r->service), s, "service", 0, name)) < 0 ||
+	    (!r->service[0] &&
+	     (error = row_string(r->service, sizeof(r->service), s, "case_type", 0, name)) < 0) ||
 	    (error = row_string(r->subject, sizeof(r->subject), s, "subject", 0, name)) < 0 ||
 	    (error = row_string(r->cls.category, sizeof(r->cls.category), s, "category", 1, name)) < 0 ||
 	    (error = row_string(r->cls.class_, sizeof(r->cls.class_), s, "class", 1, name)) < 0 ||
@@ -134,8 +137,57 @@ parse_row(struct row *r, config_setting_t *s, const char *name)
 	if (!ok)
 		return cu_error_set(CU_EINVALID,
 			"%s:%d: retention: must be one of Y, D100, D50, D30, D10", name, line);
+	if (config_setting_get_member(s, "case_type") != NULL && strcmp(r->kind, "case") != 0)
+		return cu_error_set(CU_EINVALID, "%s:%d: case_type: only for kind = \"case\" rows",
+			name, line);
+	if (config_setting_get_member(s, "case_type") != NULL &&
+	    config_setting_get_member(s, "service") != NULL)
+		return cu_error_set(CU_EINVALID, "%s:%d: a row has service or case_type, not both",
+			name, line);
 	if (r->subject[0] && strcmp(r->subject, "person") != 0 && strcmp(r->subject, "org") != 0)
 		return cu_error_set(CU_EINVALID, "%s:%d: subject: must be person or org", name, line);
+	return 0;
+}
+
+/* bag_limits = { entries = …; file_bytes = …; bag_bytes = …; ratio = …; } */
+static int
+parse_bag_limits(cu_conf_bag_limits *out, config_setting_t *s, const char *name)
+{
+	static const struct {
+		const char *key;
+		long long min, max;
+	} keys[] = {
+		{ "entries", 1, 10000000 },
+		{ "file_bytes", 1, 1LL << 44 },
+		{ "bag_bytes", 1, 1LL << 46 },
+		{ "ratio", 2, 100000 },
+	};
+
+	if (!config_setting_is_group(s))
+		return cu_error_set(CU_EINVALID, "%s:%d: bag_limits: must be a group { … }", name,
+			config_setting_source_line(s));
+	for (int i = 0; i < config_setting_length(s); i++) {
+		config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		size_t k;
+		long long v;
+		for (k = 0; k < sizeof(keys) / sizeof(*keys); k++)
+			if (strcmp(config_setting_name(m), keys[k].key) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(*keys))
+			return cu_error_set(CU_EINVALID, "%s:%d: bag_limits: unknown setting %s", name,
+				config_setting_source_line(m), config_setting_name(m));
+		v = config_setting_get_int64(m);
+		if ((config_setting_type(m) != CONFIG_TYPE_INT && config_setting_type(m) != CONFIG_TYPE_INT64) ||
+		    v < keys[k].min || v > keys[k].max)
+			return cu_error_set(CU_EINVALID, "%s:%d: bag_limits.%s: must be an integer %lld-%lld",
+				name, config_setting_source_line(m), keys[k].key, keys[k].min, keys[k].max);
+		switch (k) {
+		case 0: out->max_entries = (uint64_t)v; break;
+		case 1: out->max_file_bytes = (uint64_t)v; break;
+		case 2: out->max_bag_bytes = (uint64_t)v; break;
+		default: out->max_ratio = (uint32_t)v; break;
+		}
+	}
 	return 0;
 }
 
@@ -143,7 +195,7 @@ int
 cu_conf_parse(cu_conf **out, const char *text, const char *name)
 {
 	static const char *const known[] = { "batch_size", "pack_threshold", "timezone",
-		"classes" };
+		"classes", "bag_limits" };
 	config_t cfg;
 	config_setting_t *root, *s;
 	cu_conf *c = NULL;
@@ -204,6 +256,10 @@ cu_conf_parse(cu_conf **out, const char *text, const char *name)
 			goto done;
 		}
 	}
+	c->bag = (cu_conf_bag_limits){ 100000, 4ULL << 30, 16ULL << 30, 200 };
+	if ((s = config_lookup(&cfg, "bag_limits")) != NULL &&
+	    (error = parse_bag_limits(&c->bag, s, name)) < 0)
+		goto done;
 	if ((s = config_lookup(&cfg, "classes")) == NULL || !config_setting_is_list(s) ||
 	    config_setting_length(s) == 0) {
 		error = cu_error_set(CU_EINVALID, "%s:%d: classes: must be a non-empty list ( … )",
@@ -252,6 +308,7 @@ cu_conf_free(cu_conf *c)
 size_t cu_conf_batch_size(const cu_conf *c) { return c->batch_size; }
 size_t cu_conf_pack_threshold(const cu_conf *c) { return c->pack_threshold; }
 int cu_conf_tz_offset(const cu_conf *c) { return c->tz_offset; }
+cu_conf_bag_limits cu_conf_bag(const cu_conf *c) { return c->bag; }
 
 int
 cu_conf_classify(cu_class *out, const cu_conf *c, const char *kind, const char *service,

@@ -618,7 +618,24 @@ cu_index_tokens(const char *text, cu_token_cb cb, void *payload)
 struct put_ctx {
 	cu_index_txn  *t;
 	unsigned char *posting;   /* time_be ‖ id */
+	int            file;      /* file-name tokens: keyed with FILE_TOKEN first */
 };
+
+/* File names are tokenised like text and kept in the text database under
+ * this prefix byte, which no text token starts with. */
+#define FILE_TOKEN '\x01'
+
+/* tok, with FILE_TOKEN in front for a file name token, into buf[80]. */
+static size_t
+token_key(char *buf, const char *tok, size_t len, int file)
+{
+	size_t o = 0;
+
+	if (file)
+		buf[o++] = FILE_TOKEN;
+	memcpy(buf + o, tok, len);
+	return o + len;
+}
 
 static int
 put_posting(cu_index_txn *t, int db, const void *key, size_t klen,
@@ -636,30 +653,26 @@ static int
 put_token(const char *tok, size_t len, void *payload)
 {
 	struct put_ctx *c = payload;
+	char key[80];
 
 	/* tokens are at most 64 bytes (or two 4-byte characters): always
 	 * within LMDB's key size */
-	return put_posting(c->t, DB_TEXT, tok, len, c->posting, "writing text token");
+	return put_posting(c->t, DB_TEXT, key, token_key(key, tok, len, c->file), c->posting,
+		"writing text token");
 }
 
-static const char *const term_fields[] = {
-	"org", "service", "insurance", "channel", "operator", "agency", "kind"
+#define NTERMS 9
+static const char *const term_fields[NTERMS] = {
+	"org", "service", "insurance", "channel", "operator", "agency", "kind", "case",
+	"case_type"
 };
 
 /* The term values of an entry or query, in term_fields order. */
-static void
-term_values(const char *vals[7], const char *org, const char *service,
-	const char *insurance, const char *channel, const char *operator_,
-	const char *agency, const char *kind)
-{
-	vals[0] = org;
-	vals[1] = service;
-	vals[2] = insurance;
-	vals[3] = channel;
-	vals[4] = operator_;
-	vals[5] = agency;
-	vals[6] = kind;
-}
+#define term_values(vals, x) do { \
+	(vals)[0] = (x)->org; (vals)[1] = (x)->service; (vals)[2] = (x)->insurance; \
+	(vals)[3] = (x)->channel; (vals)[4] = (x)->operator_; (vals)[5] = (x)->agency; \
+	(vals)[6] = (x)->kind; (vals)[7] = (x)->case_no; (vals)[8] = (x)->case_type; \
+} while (0)
 
 /* Builds "<field>=<value>" into buf (bufsz bytes); returns its length, or
  * SIZE_MAX if it does not fit. */
@@ -687,10 +700,10 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 	MDB_dbi *dbi = t->ix->dbi;
 	unsigned char posting[POSTING_LEN], rkval[64];
 	char ref[512], term[512];
-	const char *vals[7];
-	size_t term_len[7], ref_len = 0, rkey_len = 0;
+	const char *vals[NTERMS];
+	size_t term_len[NTERMS], ref_len = 0, rkey_len = 0;
 	MDB_val k, v;
-	struct put_ctx pc = { t, posting };
+	struct put_ctx pc = { t, posting, 0 };
 	int rc, error;
 
 	if ((error = need_write(t)) < 0)
@@ -738,9 +751,8 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 		if (rc != MDB_NOTFOUND)
 			return lmdb_error(rc, "reading identity key");
 	}
-	term_values(vals, e->org, e->service, e->insurance, e->channel, e->operator_,
-		e->agency, e->kind);
-	for (int i = 0; i < 7; i++) {
+	term_values(vals, e);
+	for (int i = 0; i < NTERMS; i++) {
 		if (vals[i] == NULL)
 			continue;
 		term_len[i] = strlen(term_fields[i]) + 1 + strlen(vals[i]);
@@ -788,6 +800,14 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 		if ((rc = mdb_put(t->txn, dbi[DB_CONTENT], &k, &v, 0)) != 0)
 			return lmdb_error(rc, "writing content");
 	}
+	for (size_t i = 0; i < e->n_more_content; i++) {
+		k.mv_size = 32;
+		k.mv_data = (void *)e->more_content[i];
+		v.mv_size = 32;
+		v.mv_data = (void *)e->id;
+		if ((rc = mdb_put(t->txn, dbi[DB_CONTENT], &k, &v, 0)) != 0)
+			return lmdb_error(rc, "writing content");
+	}
 	k.mv_size = POSTING_LEN;
 	k.mv_data = posting;
 	v.mv_size = strlen(e->summary_json);
@@ -799,7 +819,7 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 	if (e->has_person &&
 		(error = put_posting(t, DB_PERSON, e->person, 32, posting, "writing person")) < 0)
 		return error;
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < NTERMS; i++) {
 		if (vals[i] == NULL)
 			continue;
 		term_key(term, sizeof(term), term_fields[i], vals[i]);
@@ -807,6 +827,10 @@ cu_index_put(cu_index_txn *t, const cu_index_entry *e)
 			return error;
 	}
 	if (e->text != NULL && (error = tokenize(&t->scratch, e->text, put_token, &pc)) < 0)
+		return error;
+	pc.file = 1;
+	if (e->file_names != NULL &&
+	    (error = tokenize(&t->scratch, e->file_names, put_token, &pc)) < 0)
 		return error;
 	return 0;
 }
@@ -1224,6 +1248,7 @@ struct search {
 	char         *summary;   /* NUL-terminated copy handed to the callback */
 	size_t        summarycap;
 	size_t        ntokens;
+	int           file;       /* adding file-name tokens */
 };
 
 static int
@@ -1259,9 +1284,10 @@ static int
 add_token(const char *tok, size_t len, void *payload)
 {
 	struct search *s = payload;
+	char key[80];
 
 	s->ntokens++;
-	return add_list(s, DB_TEXT, tok, len);
+	return add_list(s, DB_TEXT, key, token_key(key, tok, len, s->file));
 }
 
 /* Positions the driver on its newest posting at or before `to` (if given)
@@ -1368,16 +1394,15 @@ cu_index_search(cu_index_txn *t, const cu_index_query *q, cu_index_hit_cb cb,
 	struct search s = { .t = t };
 	struct list timelist = { 0 }, *drv;
 	MDB_val cand;
-	const char *vals[7];
+	const char *vals[NTERMS];
 	char term[512];
 	size_t skipped = 0, delivered = 0;
 	int timedb, none = 0, rc, error = 0;
 
-	term_values(vals, q->org, q->service, q->insurance, q->channel, q->operator_,
-		q->agency, q->kind);
+	term_values(vals, q);
 	if (q->has_person && (error = add_list(&s, DB_PERSON, q->person, 32)) < 0)
 		goto done;
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < NTERMS; i++) {
 		size_t len;
 		if (vals[i] == NULL)
 			continue;
@@ -1394,6 +1419,16 @@ cu_index_search(cu_index_txn *t, const cu_index_query *q, cu_index_hit_cb cb,
 			goto done;
 		if (s.ntokens == 0) {
 			error = cu_error_set(CU_EINVALID, "search text has no words");
+			goto done;
+		}
+	}
+	if (q->file_name != NULL) {
+		s.file = 1;
+		s.ntokens = 0;
+		if ((error = cu_index_tokens(q->file_name, add_token, &s)) < 0)
+			goto done;
+		if (s.ntokens == 0) {
+			error = cu_error_set(CU_EINVALID, "file name has no words");
 			goto done;
 		}
 	}
@@ -1757,14 +1792,17 @@ del_pair(cu_index_txn *t, int db, const void *key, size_t klen, const void *val,
 struct del_ctx {
 	cu_index_txn *t;
 	const unsigned char *posting;
+	int file;
 };
 
 static int
 del_token(const char *tok, size_t len, void *payload)
 {
 	struct del_ctx *c = payload;
+	char key[80];
 
-	return del_pair(c->t, DB_TEXT, tok, len, c->posting, POSTING_LEN, "removing a token");
+	return del_pair(c->t, DB_TEXT, key, token_key(key, tok, len, c->file), c->posting,
+		POSTING_LEN, "removing a token");
 }
 
 int
@@ -1772,8 +1810,8 @@ cu_index_remove(cu_index_txn *t, const cu_index_entry *e)
 {
 	unsigned char posting[POSTING_LEN];
 	char ref[512], term[512];
-	const char *vals[7];
-	struct del_ctx dc = { t, posting };
+	const char *vals[NTERMS];
+	struct del_ctx dc = { t, posting, 0 };
 	size_t n;
 	int error;
 
@@ -1807,13 +1845,16 @@ cu_index_remove(cu_index_txn *t, const cu_index_entry *e)
 	if (e->has_content &&
 	    (error = del_pair(t, DB_CONTENT, e->content, 32, e->id, 32, "removing content")) < 0)
 		return error;
+	for (size_t i = 0; i < e->n_more_content; i++)
+		if ((error = del_pair(t, DB_CONTENT, e->more_content[i], 32, e->id, 32,
+				"removing content")) < 0)
+			return error;
 	if (e->has_person &&
 	    (error = del_pair(t, DB_PERSON, e->person, 32, posting, POSTING_LEN,
 		"removing a person")) < 0)
 		return error;
-	term_values(vals, e->org, e->service, e->insurance, e->channel, e->operator_, e->agency,
-		e->kind);
-	for (int i = 0; i < 7; i++) {
+	term_values(vals, e);
+	for (int i = 0; i < NTERMS; i++) {
 		if (vals[i] == NULL || (n = term_key(term, sizeof(term), term_fields[i], vals[i])) ==
 		    SIZE_MAX)
 			continue;
@@ -1821,6 +1862,10 @@ cu_index_remove(cu_index_txn *t, const cu_index_entry *e)
 			return error;
 	}
 	if (e->text != NULL && (error = tokenize(&t->scratch, e->text, del_token, &dc)) < 0)
+		return error;
+	dc.file = 1;
+	if (e->file_names != NULL &&
+	    (error = tokenize(&t->scratch, e->file_names, del_token, &dc)) < 0)
 		return error;
 	return 0;
 }

@@ -41,6 +41,7 @@ struct cu_ingest {
 	struct outcome *outs;        /* outcomes waiting for the batch's commit */
 	size_t nouts, cap_outs;
 	size_t batch_records, batch_dups, batch_rejected;
+	size_t batch_cases;          /* of batch_records, case records */
 	uint64_t log_size;           /* leaves in the log, this batch's included */
 	cu_ingest_stats stats;
 	char now[32];
@@ -82,7 +83,7 @@ clear_batch(cu_ingest *in)
 		free(in->outs[i].reason);
 	}
 	in->nouts = 0;
-	in->batch_records = in->batch_dups = in->batch_rejected = 0;
+	in->batch_records = in->batch_dups = in->batch_rejected = in->batch_cases = 0;
 }
 
 static int
@@ -136,10 +137,17 @@ flush_batch(cu_ingest *in)
 			goto fail;
 		if (pack[0] && (error = cu_index_put_pack(in->txn, pack)) < 0)
 			goto fail;
-		snprintf(subject, sizeof(subject),
-			"ingest: %zu receipt%s archived (%zu duplicate%s, %zu rejected)",
-			in->batch_records, in->batch_records == 1 ? "" : "s", in->batch_dups,
-			in->batch_dups == 1 ? "" : "s", in->batch_rejected);
+		size_t nr = in->batch_records - in->batch_cases, nc = in->batch_cases;
+		char what[96];
+		if (nc == 0)
+			snprintf(what, sizeof(what), "%zu receipt%s", nr, nr == 1 ? "" : "s");
+		else if (nr == 0)
+			snprintf(what, sizeof(what), "%zu case record%s", nc, nc == 1 ? "" : "s");
+		else
+			snprintf(what, sizeof(what), "%zu receipt%s and %zu case record%s", nr,
+				nr == 1 ? "" : "s", nc, nc == 1 ? "" : "s");
+		snprintf(subject, sizeof(subject), "ingest: %s archived (%zu duplicate%s, %zu rejected)",
+			what, in->batch_dups, in->batch_dups == 1 ? "" : "s", in->batch_rejected);
 		if ((error = arc_commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, NULL, subject,
 				head)) < 0)
 			goto fail;
@@ -212,6 +220,119 @@ store_content(cu_ingest *in, unsigned char digest[32], const char *buf, size_t l
 	return cu_cas_batch_add(in->objs, digest, NULL, buf, len);
 }
 
+/* ---- the batch, shared with case.c (archive_int.h) --------------------------- */
+
+int
+arc_ingest_txn(cu_ingest *in, cu_index_txn **t, const char **now)
+{
+	int error;
+
+	if ((error = ensure_txn(in)) < 0)
+		return error;
+	*t = in->txn;
+	if (now)
+		*now = in->now;
+	return 0;
+}
+
+uint64_t
+arc_ingest_log_size(const cu_ingest *in)
+{
+	return in->log_size;
+}
+
+int
+arc_ingest_store(cu_ingest *in, unsigned char digest[32], const void *buf, size_t len)
+{
+	int error;
+
+	if ((error = ensure_txn(in)) < 0)
+		return error;
+	return store_content(in, digest, buf, len);
+}
+
+int
+arc_ingest_outcome(cu_ingest *in, cu_ingest_status st, const char *source, const char *ref,
+	const char *id, const char *reason)
+{
+	int error;
+
+	if ((error = ensure_txn(in)) < 0)
+		return error;
+	return add_outcome(in, st, source, ref, id, reason);
+}
+
+int
+arc_ingest_flush(cu_ingest *in)
+{
+	return flush_batch(in);
+}
+
+int
+arc_ingest_pending(const cu_ingest *in, const char *ref)
+{
+	for (size_t i = 0; i < in->nouts; i++)
+		if (in->outs[i].status == CU_INGEST_ARCHIVED && in->outs[i].ref != NULL &&
+		    strcmp(in->outs[i].ref, ref) == 0)
+			return 1;
+	return 0;
+}
+
+/* Seals a new record document (its "leaf" set here), indexes it, appends
+ * it to the log and to the batch's files, and reports it archived. */
+int
+arc_ingest_record(cu_ingest *in, json_t *doc, const char *source, char id_hex[65])
+{
+	cu_archive *a = in->a;
+	const char *ref = arc_jstr(doc, "ref"), *kind = arc_jstr(doc, "kind");
+	unsigned char leaf[CU_MLOG_HASH];
+	cu_mlog_store st;
+	char *text = NULL, path[256], *refcopy = NULL;
+	size_t tlen;
+	int error;
+
+	if ((error = ensure_txn(in)) < 0)
+		return error;
+	if (ref == NULL || (refcopy = strdup(ref)) == NULL)
+		return cu_error_set(CU_ERROR, "record without ref");
+	if (json_object_set_new(doc, "leaf", json_integer((json_int_t)in->log_size)) < 0) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = arc_seal_document(&text, &tlen, id_hex, doc)) < 0 ||
+	    (error = arc_index_record(a, in->txn, doc)) < 0)
+		goto done;
+	/* the record is the log's next leaf */
+	cu_index_mlog_store(&st, in->txn);
+	if ((error = cu_mlog_leaf_hash(leaf, text, tlen)) < 0 ||
+	    (error = cu_mlog_append(&st, in->log_size, leaf)) < 0)
+		goto done;
+	in->log_size++;
+	if ((error = arc_record_path(path, sizeof(path), refcopy, arc_revision(doc))) < 0)
+		goto done;
+	if ((error = cu_grow(&in->files, &in->cap_files, in->nfiles + 1, sizeof(*in->files))) < 0)
+		goto done;
+	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	in->files[in->nfiles].data = text;
+	in->files[in->nfiles].len = tlen;
+	in->nfiles++;
+	text = NULL;
+	in->batch_records++;
+	if (kind != NULL && strcmp(kind, "case") == 0)
+		in->batch_cases++;
+	if ((error = add_outcome(in, CU_INGEST_ARCHIVED, source, refcopy, id_hex, NULL)) < 0)
+		goto done;
+	if (in->batch_records >= cu_conf_batch_size(a->conf))
+		error = flush_batch(in);
+done:
+	free(text);
+	free(refcopy);
+	return error;
+}
+
 /* Ref of a record id already in the index (for duplicates and conflicts). */
 char *
 arc_ref_rev_of(cu_index_txn *t, const unsigned char id[32], long *revision)
@@ -251,8 +372,7 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	json_t *raw = NULL, *rec = NULL, *doc = NULL;
 	unsigned char digest[32], have_id[32], have_digest[32], rdig[32];
 	char rdig_hex[65], cdig_hex[65], id_hex[65], ref[128], class_key[96], *key = NULL;
-	char *text = NULL, path[160], *reason = NULL;
-	size_t tlen;
+	char *reason = NULL;
 	const json_t *subj;
 	cu_class cls;
 	cu_time tm;
@@ -313,54 +433,23 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 	{
 		char cdig[80];
 		snprintf(cdig, sizeof(cdig), "sha256:%s", cdig_hex);
-		doc = json_pack("{s:i, s:s, s:s, s:O, s:{s:s, s:I}, s:s, s:s, s:{s:s, s:I}, s:I}",
+		doc = json_pack("{s:i, s:s, s:s, s:O, s:{s:s, s:I}, s:s, s:s, s:{s:s, s:I}}",
 			"version", 1, "kind", "receipt", "ref", ref, "receipt", rec,
 			"content", "digest", cdig, "size", (json_int_t)content_len,
 			"source", source, "archived_at", in->now,
-			"archived_by", "user", a->user, "uid", (json_int_t)a->uid,
-			"leaf", (json_int_t)in->log_size);
+			"archived_by", "user", a->user, "uid", (json_int_t)a->uid);
 	}
 	if (doc == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory building the record");
 		goto done;
 	}
-	if ((error = arc_seal_document(&text, &tlen, id_hex, doc)) < 0 ||
-	    (error = arc_index_record(a, in->txn, doc)) < 0)
-		goto done;
-	{
-		/* the record is the log's next leaf */
-		unsigned char leaf[CU_MLOG_HASH];
-		cu_mlog_store st;
-		cu_index_mlog_store(&st, in->txn);
-		if ((error = cu_mlog_leaf_hash(leaf, text, tlen)) < 0 ||
-		    (error = cu_mlog_append(&st, in->log_size, leaf)) < 0)
-			goto done;
-		in->log_size++;
-	}
-	if ((error = arc_record_path(path, sizeof(path), ref, 1)) < 0)
-		goto done;
-	if ((error = cu_grow(&in->files, &in->cap_files, in->nfiles + 1, sizeof(*in->files))) < 0)
-		goto done;
-	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
-		goto done;
-	}
-	in->files[in->nfiles].data = text;
-	in->files[in->nfiles].len = tlen;
-	in->nfiles++;
-	text = NULL;
-	in->batch_records++;
-	if ((error = add_outcome(in, CU_INGEST_ARCHIVED, source, ref, id_hex, NULL)) < 0)
-		goto done;
-	if (in->batch_records >= cu_conf_batch_size(a->conf))
-		error = flush_batch(in);
+	error = arc_ingest_record(in, doc, source, id_hex);
 	goto done;
 reject:
 	error = add_outcome(in, CU_INGEST_REJECTED, source, NULL, NULL,
 		reason ? reason : "rejected");
 done:
 	free(reason);
-	free(text);
 	free(key);
 	json_decref(raw);
 	json_decref(rec);
@@ -489,8 +578,12 @@ ingest_dir(cu_ingest *in, const char *path, int depth)
 		struct stat st;
 		if (lstat(names[i], &st) < 0)
 			error = cu_error_sys("%s", names[i]);
+		else if (S_ISDIR(st.st_mode) && arc_is_bag_path(names[i], 1))
+			error = arc_ingest_case(in, in->a, names[i], names[i]);
 		else if (S_ISDIR(st.st_mode))
 			error = ingest_dir(in, names[i], depth + 1);
+		else if (S_ISREG(st.st_mode) && arc_is_bag_path(names[i], 0))
+			error = arc_ingest_case(in, in->a, names[i], names[i]);
 		else if (S_ISREG(st.st_mode))
 			error = ingest_file(in, names[i]);
 		else {
@@ -515,7 +608,11 @@ cu_ingest_path(cu_ingest *in, const char *path)
 	int error;
 
 	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return ingest_dir(in, path, 0);
+		return arc_is_bag_path(path, 1) ? arc_ingest_case(in, in->a, path, path)
+						: ingest_dir(in, path, 0);
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    arc_is_bag_path(path, 0))
+		return arc_ingest_case(in, in->a, path, path);
 	if (strcmp(path, "-") != 0 && lstat(path, &st) < 0) {
 		if ((error = ensure_txn(in)) < 0)
 			return error;

@@ -855,6 +855,21 @@ text_problem(const char *s, size_t len, int multiline)
 	return NULL;
 }
 
+const char *
+cu_text_problem(const char *s, size_t len, int multiline)
+{
+	return text_problem(s, len, multiline);
+}
+
+int
+cu_insurance_known(const char *s)
+{
+	for (size_t i = 0; insurances[i] != NULL; i++)
+		if (strcmp(s, insurances[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Fetches the string member `key` of obj for validation.  s and len are set
  * when it is present and a clean string (see text_problem).  Returns 0,
  * 1 when it is absent and optional, or CU_EINVALID ("FIELD: missing",

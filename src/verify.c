@@ -678,7 +678,7 @@ check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32]
 			"names another record");
 		goto done;
 	}
-	want = arc_summary_json(doc);
+	want = arc_summary_json(v->a, doc);
 	if (cu_index_get_summary(&have, v->t, id) < 0) {
 		cu_error_clear();
 		error = defer_index_problem(v, ref, idh, "the record is missing from the index");
@@ -688,7 +688,11 @@ check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32]
 		error = defer_index_problem(v, ref, idh, "the index entry differs from the history");
 		goto done;
 	}
-	rkey = cu_receipt_key(json_object_get(doc, "receipt"));
+	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "case") == 0)
+		rkey = cu_asprintf("case/%s", arc_jstr(json_object_get(doc, "case"), "case_no") ?
+			arc_jstr(json_object_get(doc, "case"), "case_no") : "");
+	else
+		rkey = cu_receipt_key(json_object_get(doc, "receipt"));
 	if (rkey != NULL && (cu_index_get_rkey(v->t, rkey, got, digest) < 0 ||
 			memcmp(got, id, 32) != 0)) {
 		cu_error_clear();
@@ -700,6 +704,30 @@ done:
 	free(have);
 	free(rkey);
 	return error;
+}
+
+/* A content object a record names: present, with the size recorded. */
+static int
+check_object(struct vctx *v, const char *ref, const char *idh, const char *digest,
+	json_int_t size)
+{
+	unsigned char d[32];
+	uint64_t osize = 0;
+
+	if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || cu_unhex(d, 32, digest + 7) < 0) {
+		cu_error_clear();
+		return problem(v, "record", ref, idh, v->commit, "no content digest");
+	}
+	if (is_damaged(v, d))
+		return 0;   /* already reported as a damaged object */
+	if (find_object(&osize, v, d) < 0)
+		return problem(v, "object", ref, digest + 7, NULL,
+			"the record's content object is missing");
+	if (osize != (uint64_t)size)
+		return problem(v, "object", ref, digest + 7, NULL,
+			"the record's content object has %llu bytes, the record says %lld",
+			(unsigned long long)osize, (long long)size);
+	return 0;
 }
 
 /* One document of the history: canonical, hashed to its id, a leaf. */
@@ -782,30 +810,23 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		error = problem(v, "record", ref, idh, v->commit, "%s: not where its ref puts it", path);
 		goto done;
 	}
-	{
+	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "case") == 0) {
+		/* a case: every file's object */
+		size_t i, j;
+		json_t *vol, *f;
+		json_array_foreach(json_object_get(doc, "volumes"), i, vol)
+			json_array_foreach(json_object_get(vol, "files"), j, f)
+				if (error == 0)
+					error = check_object(v, ref, idh, arc_jstr(f, "digest"),
+						json_integer_value(json_object_get(f, "size")));
+	} else {
 		/* its content object: present, with the size recorded */
-		const char *digest = arc_jstr(json_object_get(doc, "content"), "digest");
-		json_int_t size = json_integer_value(json_object_get(json_object_get(doc, "content"),
-			"size"));
-		unsigned char d[32];
-		uint64_t osize = 0;
-		if (digest == NULL || strncmp(digest, "sha256:", 7) != 0 || cu_unhex(d, 32, digest + 7) < 0) {
-			cu_error_clear();
-			error = problem(v, "record", ref, idh, v->commit, "no content digest");
-			goto done;
-		}
-		if (is_damaged(v, d))
-			;   /* already reported as a damaged object */
-		else if (find_object(&osize, v, d) < 0)
-			error = problem(v, "object", ref, digest + 7, NULL,
-				"the record's content object is missing");
-		else if (osize != (uint64_t)size)
-			error = problem(v, "object", ref, digest + 7, NULL,
-				"the record's content object has %llu bytes, the record says %lld",
-				(unsigned long long)osize, (long long)size);
-		if (error != 0)
-			goto done;
+		const json_t *c = json_object_get(doc, "content");
+		error = check_object(v, ref, idh, arc_jstr(c, "digest"),
+			json_integer_value(json_object_get(c, "size")));
 	}
+	if (error != 0)
+		goto done;
 	/* nothing is kept per record: memory stays flat as the archive grows */
 	if (v->t != NULL)
 		error = check_index_record(v, doc, id, ref, idh);

@@ -123,6 +123,9 @@ typedef struct cu_search_query {
 	const char *service, *insurance, *channel, *operator_, *agency;
 	const char *from, *to;  /* "YYYY-MM-DD" (archive time zone) or RFC 3339 */
 	const char *text;       /* words: every one must occur */
+	const char *type;       /* "receipt" or "case" */
+	const char *case_no;    /* a case number (External-Identifier) */
+	const char *file_name;  /* words of the names of a case's files */
 	size_t limit, offset;   /* limit 0 = all */
 	int unmask;             /* show ID numbers in clear (recorded; needs WRITE) */
 	const char *purpose;    /* recorded with an unmasking search */
@@ -146,16 +149,27 @@ typedef struct cu_get_opts {
 	const char *purpose;  /* why (recorded) */
 	long version;         /* the revision to show (0 = the current one) */
 	long revisions;       /* out: how many revisions the record has */
+	const char *file;     /* content of a case: the file's path under data/
+	                         (or its ref given as KEY) */
 } cu_get_opts;
 
 /* Retrieves a record: *doc (a new reference) is the record document with
  * the ID number masked unless o->unmask; with o->content, *content and
- * *content_len hold the exact bytes received (caller frees).  The access
+ * *content_len hold the exact bytes received (caller frees): for a case,
+ * the bytes of one file, named by o->file or by a file ref as KEY
+ * ("<case ref>-<volume>-<item>").  The access
  * (who, when, which record, purpose, unmasked or content) is committed as
  * an event in the history BEFORE anything is returned; if it cannot be
  * recorded, nothing is returned.  Needs WRITE. */
 int cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 	char **content, size_t *content_len);
+
+/* The volumes of a case (KEY as for get; a reader, no access event: the
+ * list names files, not people): *volumes is a new reference to the array
+ * [{volume, name, files: [{item, path, digest, size, media_type, ref,
+ * added_in}]}] of the current revision, or of revision `version` (> 0).
+ * CU_EINVALID if KEY names a record that is not a case. */
+int cu_archive_case_volumes(cu_archive *a, const char *key, long version, json_t **volumes);
 
 /* ---- amendments ---------------------------------------------------------- */
 

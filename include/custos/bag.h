@@ -52,4 +52,25 @@ typedef void (*cu_bag_problem_cb)(const char *bag, const char *file, int warning
 int cu_bag_validate(const char *path, const cu_bag_limits *lim,
 	cu_bag_problem_cb cb, void *payload, cu_bag_info *info);
 
+/* Receives each payload file's bytes as validation reads them, so a caller
+ * can store a bag while it is checked, reading it once.  begin gets the
+ * bag-relative name ("data/…", percent-decoding already applied to match
+ * the manifests) and the size the archive header or lstat gave; data the
+ * bytes; end whether the whole file was read (0 after a limit or a read
+ * error).  Every begin is followed by exactly one end, unless a callback
+ * failed.  A file listed twice (a duplicate entry) is given once.  Only a
+ * bag for which cu_bag_read returns 0 is complete and valid: the caller
+ * must keep what the sink got provisional until then.  A callback returns
+ * 0, or a negative code that stops the read and is returned. */
+typedef struct cu_bag_sink {
+	int (*begin)(void *payload, const char *name, uint64_t size);
+	int (*data)(void *payload, const void *buf, size_t n);
+	int (*end)(void *payload, int complete);
+	void *payload;
+} cu_bag_sink;
+
+/* cu_bag_validate with a sink for the payload (sink may be NULL). */
+int cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
+	void *payload, cu_bag_info *info, const cu_bag_sink *sink);
+
 #endif

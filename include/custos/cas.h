@@ -42,6 +42,26 @@ int cu_cas_has_loose(const cu_cas *c, const unsigned char digest[32]);
 int cu_cas_put_loose(cu_cas *c, const unsigned char digest[32], const void *data,
 	size_t len);
 
+/* A writer streams one large object (a case file of any size) into a
+ * temporary file under objects/incoming/, hashing it as it goes.  Nothing
+ * is in place until cu_cas_writer_commit: a caller that learns later that
+ * the input was bad frees the writer and leaves no trace. */
+typedef struct cu_cas_writer cu_cas_writer;
+
+int cu_cas_writer_new(cu_cas_writer **out, cu_cas *c);
+int cu_cas_writer_write(cu_cas_writer *w, const void *data, size_t len);
+/* Ends the bytes: the temporary file is fsynced; digest and size given. */
+int cu_cas_writer_close(cu_cas_writer *w, unsigned char digest[32], uint64_t *size);
+/* Moves a closed object into place as a loose object (durable on return);
+ * an object already stored is kept and the temporary file removed. */
+int cu_cas_writer_commit(cu_cas_writer *w);
+/* Frees the writer, removing its temporary file unless committed. */
+void cu_cas_writer_free(cu_cas_writer *w);
+
+/* Removes what writers killed before their commit left in objects/incoming/
+ * (call with the writers' lock held). */
+int cu_cas_clean_incoming(cu_cas *c);
+
 /* Reads a loose object into a new buffer (caller frees) and checks its
  * digest: CU_EINVALID "object … does not match its name" if it differs. */
 int cu_cas_read_loose(char **out, size_t *len, const cu_cas *c,

@@ -9,6 +9,7 @@
 #define CUSTOS_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct cu_conf cu_conf;
 
@@ -35,7 +36,16 @@ size_t cu_conf_pack_threshold(const cu_conf *c);
 /* Offset of the configured time zone in minutes east of UTC. */
 int cu_conf_tz_offset(const cu_conf *c);
 
-/* The class of a record: first matching row.  CU_ENOTFOUND ("no class for
+/* Limits on case files (bags) taken in: bag_limits = { entries; file_bytes;
+ * bag_bytes; ratio; } (defaults 100000, 4 GiB, 16 GiB, 200). */
+typedef struct cu_conf_bag_limits {
+	uint64_t max_entries, max_file_bytes, max_bag_bytes;
+	uint32_t max_ratio;
+} cu_conf_bag_limits;
+cu_conf_bag_limits cu_conf_bag(const cu_conf *c);
+
+/* The class of a record: first matching row (for kind "case", `service` is
+ * the case type, written case_type in the file).  CU_ENOTFOUND ("no class for
  * receipt service X") when no row matches. */
 int cu_conf_classify(cu_class *out, const cu_conf *c, const char *kind,
 	const char *service, const char *subject_kind);

@@ -12,13 +12,16 @@
  *   rec      id[32] -> time_be[8]
  *   ref      ref (UTF-8, with '·') -> id[32]
  *   rkey     identity key ("agency/receipt_no") -> id[32] ‖ fields digest[32]
- *   content  content digest[32] -> id[32]                (dupsort)
+ *   content  content digest[32] -> id[32]                (dupsort; every file of
+ *            a case too)
  *   time     time_be[8] ‖ id[32] -> summary JSON            (all records, by time;
  *            the summary is what search prints, masked)
  *   person   hmac[32] -> time_be[8] ‖ id[32]              (dupsort, dupfixed)
  *   term     "<field>=<value>" -> time_be[8] ‖ id[32]     (dupsort, dupfixed)
  *            fields: org service insurance channel operator agency kind
+ *            case (case number) case_type
  *   text     token -> time_be[8] ‖ id[32]                 (dupsort, dupfixed)
+ *            (tokens of a case's file names start with the byte 0x01)
  *   item     class key ("SI01-SB·2026-D30-ZJ") -> last item number (uint32 LE)
  *   objloc   content digest[32] -> pack name NUL ‖ offset u64 LE ‖ size u64 LE
  *   packs    pack file name -> "" (packs whose members are in objloc)
@@ -71,6 +74,10 @@ typedef struct cu_index_entry {
 	const char   *rkey;           /* identity key or NULL */
 	unsigned char rkey_digest[32];/* digest of the identity's content */
 	const char   *summary_json;   /* display summary (masked), stored in time */
+	const unsigned char (*more_content)[32]; /* a case's files' digests */
+	size_t        n_more_content;
+	const char   *case_no, *case_type;  /* cases: terms "case" and "case_type" */
+	const char   *file_names;     /* cases: the files' names, tokenised apart */
 } cu_index_entry;
 
 /* Adds a record under every key above.  Adding the same id again is a
@@ -174,6 +181,8 @@ typedef struct cu_index_query {
 	unsigned char person[32];
 	const char   *org, *service, *insurance, *channel, *operator_, *agency, *kind;
 	const char   *text;          /* all tokens must occur */
+	const char   *case_no, *case_type;
+	const char   *file_name;     /* all tokens must occur in the file names */
 	int           has_from, has_to;
 	int64_t       from, to;      /* inclusive bounds on time */
 	size_t        offset, limit; /* limit 0 = no limit */

@@ -74,6 +74,14 @@ int cu_time_parse(cu_time *out, const char *s);
  * 23:59:59 instead of 00:00:00.  Used for search --from/--to. */
 int cu_date_parse(int64_t *epoch, const char *s, int offset_min, int end_of_day);
 
+/* NULL if s[0..len) is valid UTF-8 without control characters (newline
+ * and tab allowed when multiline is set), else the reason. */
+const char *cu_text_problem(const char *s, size_t len, int multiline);
+
+/* 1 if s is an insurance code: pension, medical, work_injury,
+ * unemployment, maternity. */
+int cu_insurance_known(const char *s);
+
 /* ---- input files ------------------------------------------------------ */
 
 typedef struct cu_span {

@@ -60,6 +60,7 @@ int cmd_trace(struct cli *c, int argc, char **argv);
 int cmd_amend(struct cli *c, int argc, char **argv);
 int cmd_reindex(struct cli *c, int argc, char **argv);
 int cmd_bag(struct cli *c, int argc, char **argv);
+int cmd_ls(struct cli *c, int argc, char **argv);
 
 /* getopt_long ids of the shared long options */
 #define OPT_ARCHIVE 'A'

@@ -1,4 +1,5 @@
-/* cmd_get.c — custos get [--json] [--content] [-o FILE] [--purpose TEXT] [--unmask] KEY */
+/* cmd_get.c — custos get [--json] [--content [--file PATH]] [-o FILE] [--purpose TEXT]
+ * [--unmask] KEY */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +15,18 @@
 static void
 help(void)
 {
-	printf("usage: custos [-A DIR] get [--json] [--content] [-o FILE] [--purpose TEXT]\n"
-		"         [--unmask] [--version N] KEY\n\n"
+	printf("usage: custos [-A DIR] get [--json] [--content [--file PATH]] [-o FILE]\n"
+		"         [--purpose TEXT] [--unmask] [--version N] KEY\n\n"
 		"Prints a record (ID numbers masked unless --unmask), or with --content the\n"
 		"exact bytes received.  KEY is a ref (- may stand for ·), an id or a unique\n"
 		"prefix of at least 12 hex digits, or sha256:<content digest>.  Every\n"
 		"retrieval is recorded in the history first: who, when, which record, the\n"
 		"purpose, and whether personal data was shown in clear (--unmask, --content).\n"
 		"  -o FILE       write to FILE (mode 0600, never overwrites) instead of stdout\n"
-		"  --version N   an earlier revision of an amended record (default: the current)\n");
+		"  --version N   an earlier revision of an amended record (default: the current)\n"
+		"  --file PATH   the content of one file of a case: its path under data/ as\n"
+		"                custos ls shows it (implies --content); a file ref\n"
+		"                <case ref>-<volume>-<item> as KEY does the same\n");
 }
 
 int
@@ -35,8 +39,9 @@ cmd_get(struct cli *c, int argc, char **argv)
 		{ "purpose", required_argument, NULL, 'P' },
 		{ "unmask", no_argument, NULL, 'U' },
 		{ "version", required_argument, NULL, 'V' },
+		{ "file", required_argument, NULL, 'f' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	cu_get_opts g = { 0, 0, NULL, 0, 0 };
+	cu_get_opts g = { 0, 0, NULL, 0, 0, NULL };
 	const char *outfile = NULL;
 	int json = 0, opt, status = EXIT_DONE;
 	cu_archive *a;
@@ -53,6 +58,7 @@ cmd_get(struct cli *c, int argc, char **argv)
 		case 'o': outfile = optarg; break;
 		case 'P': g.purpose = optarg; break;
 		case 'U': g.unmask = 1; break;
+		case 'f': g.file = optarg; g.content = 1; break;
 		case 'V': {
 			char *end;
 			g.version = strtol(optarg, &end, 10);

@@ -16,9 +16,13 @@ help(void)
 	printf("usage: custos [-A DIR] search [--json] [--person ID] [--org USCC] [--service S]\n"
 		"         [--insurance I] [--channel C] [--operator OP] [--agency A]\n"
 		"         [--from DATE] [--to DATE] [--text WORDS] [--limit N] [--offset N]\n"
+		"         [--type receipt|case] [--case NO] [--file-name WORDS]\n"
 		"         [--unmask [--purpose TEXT]]\n\n"
 		"Filters combine with AND; results newest first, one line per record:\n"
 		"  <ref> TAB <time> TAB <service> TAB <insurance> TAB <subject> <name> TAB <summary>\n"
+		"For a case file the service column holds case:<case type>, the summary its\n"
+		"title; --text also finds words of case titles, --file-name words of the\n"
+		"names of a case's files, --case one case number.\n"
 		"Resident ID numbers are masked (110105********002X); --unmask shows them and\n"
 		"is recorded as an access event.  DATE is YYYY-MM-DD (in the archive's time\n"
 		"zone, --to inclusive) or an RFC 3339 time.  --limit defaults to 100 (0 = all).\n");
@@ -54,7 +58,12 @@ print_hit(const json_t *hit, void *payload)
 	putchar('\t');
 	put_field(json_string_value(json_object_get(hit, "time")));
 	putchar('\t');
-	put_field(json_string_value(json_object_get(hit, "service")));
+	if (json_string_value(json_object_get(hit, "case_type")) != NULL) {
+		fputs("case:", stdout);
+		put_field(json_string_value(json_object_get(hit, "case_type")));
+	} else {
+		put_field(json_string_value(json_object_get(hit, "service")));
+	}
 	putchar('\t');
 	put_field(json_string_value(json_object_get(hit, "insurance")));
 	putchar('\t');
@@ -100,6 +109,9 @@ cmd_search(struct cli *c, int argc, char **argv)
 		{ "offset", required_argument, NULL, 'O' },
 		{ "unmask", no_argument, NULL, 'U' },
 		{ "purpose", required_argument, NULL, 'P' },
+		{ "type", required_argument, NULL, 'y' },
+		{ "case", required_argument, NULL, 'k' },
+		{ "file-name", required_argument, NULL, 'f' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_search_query q;
 	struct out o = { 0 };
@@ -128,6 +140,9 @@ cmd_search(struct cli *c, int argc, char **argv)
 		case 'O': if (parse_count(&q.offset, optarg, "--offset") < 0) return EXIT_USAGE; break;
 		case 'U': q.unmask = 1; break;
 		case 'P': q.purpose = optarg; break;
+		case 'y': q.type = optarg; break;
+		case 'k': q.case_no = optarg; break;
+		case 'f': q.file_name = optarg; break;
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("search", "bad option");
 		}

@@ -18,9 +18,10 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "init",   cmd_init,   "create an archive" },
-	{ "ingest", cmd_ingest, "archive receipts from files, folders or standard input" },
+	{ "ingest", cmd_ingest, "archive receipts and case files (BagIt bags)" },
 	{ "search", cmd_search, "find records by person, organisation, service, time, words" },
 	{ "get",    cmd_get,    "retrieve a record or its content (the access is recorded)" },
+	{ "ls",     cmd_ls,     "list the volumes and files of a case" },
 	{ "keys",   cmd_keys,   "print the archive's public key, allowed-signers line, note key" },
 	{ "checkpoint", cmd_checkpoint, "print the log's latest signed checkpoint" },
 	{ "prove",  cmd_prove,  "inclusion proof of a record, or consistency between log sizes" },
