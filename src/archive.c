@@ -1134,10 +1134,11 @@ arc_mask_document(json_t *doc)
 }
 
 /* Commits an access event: who, when, which records, why.  records is an
- * array of {id, ref}. */
-static int
-record_access(cu_archive *a, const char *action, json_t *records, const char *purpose,
-	int unmasked, const char *output, const char *what)
+ * array of {id, ref}.  event (may be NULL) receives the event document's
+ * exact text (caller frees). */
+int
+arc_record_access(cu_archive *a, const char *action, json_t *records, const char *purpose,
+	int unmasked, const char *output, const char *what, char **event, size_t *event_len)
 {
 	json_t *ev = NULL;
 	char *text = NULL, id_hex[65], path[160], now[32], head[CU_OID_HEX], subject[256];
@@ -1182,6 +1183,11 @@ record_access(cu_archive *a, const char *action, json_t *records, const char *pu
 		goto done;
 	error = cu_index_commit(t);
 	t = NULL;
+	if (error == 0 && event != NULL) {
+		*event = text;
+		*event_len = len;
+		text = NULL;
+	}
 done:
 	if (t)
 		cu_index_abort(t);
@@ -1265,8 +1271,9 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 		recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
 	}
 	/* the exact bytes received hold the ID number in clear */
-	if ((error = record_access(a, "get", recs, o->purpose, o->unmask || o->content,
-			o->content ? "content" : "record", arc_jstr(d, "ref") ? arc_jstr(d, "ref") : id_hex)) < 0)
+	if ((error = arc_record_access(a, "get", recs, o->purpose, o->unmask || o->content,
+			o->content ? "content" : "record", arc_jstr(d, "ref") ? arc_jstr(d, "ref") : id_hex,
+			NULL, NULL)) < 0)
 		goto done;
 	if (!o->unmask)
 		arc_mask_document(d);
@@ -1398,8 +1405,8 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 			char what[64];
 			snprintf(what, sizeof(what), "%zu record%s", json_array_size(sc.unmasked),
 				json_array_size(sc.unmasked) == 1 ? "" : "s");
-			if ((error = record_access(a, "search", sc.unmasked, q->purpose, 1, "summary",
-					what)) < 0)
+			if ((error = arc_record_access(a, "search", sc.unmasked, q->purpose, 1, "summary",
+					what, NULL, NULL)) < 0)
 				goto done;
 		}
 		json_array_foreach(sc.hits, i, hit)

@@ -117,6 +117,17 @@ int arc_case_file(const json_t **file, const json_t *doc, const char *key, const
 int arc_person_key(unsigned char out[32], const cu_archive *a, const char *idno);
 int arc_note_item(cu_index_txn *t, const char *ref);
 
+/* Commits an access event (archive.c): records is an array of {id, ref};
+ * event (may be NULL) receives the event document's exact text. */
+int arc_record_access(cu_archive *a, const char *action, json_t *records, const char *purpose,
+	int unmasked, const char *output, const char *what, char **event, size_t *event_len);
+
+/* prove.c: the inclusion proof of a logged entry (its exact bytes and its
+ * leaf) in the log of `size` leaves (0 = the latest); leaves out->document
+ * and out->history_path to the caller. */
+int arc_prove_entry(cu_proof *out, cu_archive *a, const char *entry, size_t len, uint64_t leaf,
+	uint64_t size);
+
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);
 

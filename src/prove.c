@@ -88,35 +88,26 @@ proof_target(cu_proof *p, cu_index_txn *t, uint64_t size)
 	return error;
 }
 
+/* The inclusion proof of a logged entry (its exact bytes, its leaf) in the
+ * log of `size` leaves (0 = the latest); out->document and history_path are
+ * left to the caller. */
 int
-cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
+arc_prove_entry(cu_proof *out, cu_archive *a, const char *entry, size_t len, uint64_t leaf,
+	uint64_t size)
 {
-	char id_hex[65];
-	json_t *doc = NULL, *leaf;
 	cu_index_txn *t = NULL;
 	cu_mlog_store st;
 	unsigned char root[CU_MLOG_HASH];
 	int error;
 
-	memset(out, 0, sizeof(*out));
-	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
-	    (error = arc_load_record_raw(&doc, &out->document, &out->document_len, a, id_hex)) < 0)
-		goto done;
-	leaf = json_object_get(doc, "leaf");
-	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0) {
-		error = cu_error_set(CU_EINVALID, "record %s has no log leaf", id_hex);
-		goto done;
-	}
-	out->index = (uint64_t)json_integer_value(leaf);
-	if ((error = cu_mlog_leaf_hash(out->leaf, out->document, out->document_len)) < 0 ||
-	    (error = arc_record_path(out->history_path, sizeof(out->history_path),
-			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "", arc_revision(doc))) < 0)
-		goto done;
+	out->index = leaf;
+	if ((error = cu_mlog_leaf_hash(out->leaf, entry, len)) < 0)
+		return error;
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 || (error = proof_target(out, t, size)) < 0)
 		goto done;
 	if (out->index >= out->size) {
-		error = cu_error_set(CU_EINVALID, "record %s is leaf %llu, not in a log of size %llu",
-			id_hex, (unsigned long long)out->index, (unsigned long long)out->size);
+		error = cu_error_set(CU_EINVALID, "leaf %llu is not in a log of size %llu",
+			(unsigned long long)out->index, (unsigned long long)out->size);
 		goto done;
 	}
 	cu_index_mlog_store(&st, t);
@@ -131,7 +122,8 @@ cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
 	}
 	if ((error = cu_mlog_verify_inclusion(out->leaf, out->index, out->size,
 			(const unsigned char (*)[CU_MLOG_HASH])out->path, out->n, out->root)) < 0) {
-		cu_error_prefix(error, "record %s is not in the log as stored", id_hex);
+		cu_error_prefix(error, "leaf %llu is not in the log as stored",
+			(unsigned long long)out->index);
 		goto done;
 	}
 	if ((out->text = cu_proof_inclusion_text(out->index,
@@ -140,6 +132,32 @@ cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
 done:
 	if (t)
 		cu_index_abort(t);
+	return error;
+}
+
+int
+cu_archive_prove(cu_proof *out, cu_archive *a, const char *key, uint64_t size)
+{
+	char id_hex[65];
+	json_t *doc = NULL, *leaf;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	if ((error = cu_archive_resolve(id_hex, a, key)) < 0 ||
+	    (error = arc_load_record_raw(&doc, &out->document, &out->document_len, a, id_hex)) < 0)
+		goto done;
+	leaf = json_object_get(doc, "leaf");
+	if (!json_is_integer(leaf) || json_integer_value(leaf) < 0) {
+		error = cu_error_set(CU_EINVALID, "record %s has no log leaf", id_hex);
+		goto done;
+	}
+	if ((error = arc_record_path(out->history_path, sizeof(out->history_path),
+			arc_jstr(doc, "ref") ? arc_jstr(doc, "ref") : "", arc_revision(doc))) < 0)
+		goto done;
+	if ((error = arc_prove_entry(out, a, out->document, out->document_len,
+			(uint64_t)json_integer_value(leaf), size)) < 0)
+		cu_error_prefix(error, "record %s", id_hex);
+done:
 	json_decref(doc);
 	if (error < 0)
 		cu_proof_clear(out);
