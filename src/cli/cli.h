@@ -47,6 +47,31 @@ int cli_common_opt(struct cli *c, int opt, const char *arg);
 int cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
 	const struct option *longopts);
 
+/* The filter options of search, shared with export --search: long options
+ * with ids from OPT_FILTER on, and the function that applies one to a
+ * query. */
+#define OPT_FILTER 1100
+#define SEARCH_FILTER_LONG_OPTS \
+	{ "person", required_argument, NULL, OPT_FILTER + 0 }, \
+	{ "org", required_argument, NULL, OPT_FILTER + 1 }, \
+	{ "service", required_argument, NULL, OPT_FILTER + 2 }, \
+	{ "insurance", required_argument, NULL, OPT_FILTER + 3 }, \
+	{ "channel", required_argument, NULL, OPT_FILTER + 4 }, \
+	{ "operator", required_argument, NULL, OPT_FILTER + 5 }, \
+	{ "agency", required_argument, NULL, OPT_FILTER + 6 }, \
+	{ "from", required_argument, NULL, OPT_FILTER + 7 }, \
+	{ "to", required_argument, NULL, OPT_FILTER + 8 }, \
+	{ "text", required_argument, NULL, OPT_FILTER + 9 }, \
+	{ "limit", required_argument, NULL, OPT_FILTER + 10 }, \
+	{ "offset", required_argument, NULL, OPT_FILTER + 11 }, \
+	{ "type", required_argument, NULL, OPT_FILTER + 12 }, \
+	{ "case", required_argument, NULL, OPT_FILTER + 13 }, \
+	{ "file-name", required_argument, NULL, OPT_FILTER + 14 }
+
+/* Applies a filter option to q: 1 if opt was one, 0 if not, -1 (after
+ * printing "custos CMD: …") if its value is bad. */
+int cli_filter_opt(cu_search_query *q, int opt, const char *arg, const char *cmd);
+
 /* Commands. */
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_ingest(struct cli *c, int argc, char **argv);

@@ -76,73 +76,35 @@ print_hit(const json_t *hit, void *payload)
 	return 0;
 }
 
-static int
-parse_count(size_t *out, const char *arg, const char *name)
-{
-	char *end;
-	unsigned long long v = strtoull(arg, &end, 10);
-
-	if (*arg == '\0' || *arg == '-' || *end != '\0' || v > 100000000ULL) {
-		fprintf(stderr, "custos search: %s: must be a whole number up to 100000000\n", name);
-		return -1;
-	}
-	*out = (size_t)v;
-	return 0;
-}
-
 int
 cmd_search(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "person", required_argument, NULL, 'p' },
-		{ "org", required_argument, NULL, 'g' },
-		{ "service", required_argument, NULL, 's' },
-		{ "insurance", required_argument, NULL, 'i' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "operator", required_argument, NULL, 'o' },
-		{ "agency", required_argument, NULL, 'a' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "text", required_argument, NULL, 't' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "offset", required_argument, NULL, 'O' },
 		{ "unmask", no_argument, NULL, 'U' },
 		{ "purpose", required_argument, NULL, 'P' },
-		{ "type", required_argument, NULL, 'y' },
-		{ "case", required_argument, NULL, 'k' },
-		{ "file-name", required_argument, NULL, 'f' },
+		SEARCH_FILTER_LONG_OPTS,
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_search_query q;
 	struct out o = { 0 };
 	cu_archive *a;
 	size_t n = 0;
-	int opt;
+	int opt, r;
 
 	memset(&q, 0, sizeof(q));
 	q.limit = 100;
 	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
 		if (opt == OPT_BAD)
 			return EXIT_USAGE;
+		if ((r = cli_filter_opt(&q, opt, optarg, "search")) != 0) {
+			if (r < 0)
+				return EXIT_USAGE;
+			continue;
+		}
 		switch (opt) {
 		case 'j': o.json = 1; break;
-		case 'p': q.person = optarg; break;
-		case 'g': q.org = optarg; break;
-		case 's': q.service = optarg; break;
-		case 'i': q.insurance = optarg; break;
-		case 'c': q.channel = optarg; break;
-		case 'o': q.operator_ = optarg; break;
-		case 'a': q.agency = optarg; break;
-		case 'F': q.from = optarg; break;
-		case 'T': q.to = optarg; break;
-		case 't': q.text = optarg; break;
-		case 'l': if (parse_count(&q.limit, optarg, "--limit") < 0) return EXIT_USAGE; break;
-		case 'O': if (parse_count(&q.offset, optarg, "--offset") < 0) return EXIT_USAGE; break;
 		case 'U': q.unmask = 1; break;
 		case 'P': q.purpose = optarg; break;
-		case 'y': q.type = optarg; break;
-		case 'k': q.case_no = optarg; break;
-		case 'f': q.file_name = optarg; break;
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("search", "bad option");
 		}
