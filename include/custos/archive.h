@@ -289,6 +289,44 @@ int cu_archive_prove_consistency(cu_proof *out, cu_archive *a, uint64_t m, uint6
 
 void cu_proof_clear(cu_proof *p);
 
+/* ---- export -------------------------------------------------------------- */
+
+typedef struct cu_export_opts {
+	const char *purpose;            /* why (recorded with the access event) */
+	const cu_search_query *search;  /* export every hit of this search (key NULL);
+	                                   unmask and purpose in it are ignored */
+} cu_export_opts;
+
+typedef struct cu_export_result {
+	size_t records;            /* records exported */
+	size_t documents;          /* record documents (every revision) in custos/records/ */
+	uint64_t payload_files;    /* files under data/ (Payload-Oxum) */
+	uint64_t payload_bytes;
+	uint64_t files;            /* every file of the bag */
+	uint64_t log_size;         /* the size of the checkpoint the proofs are against */
+	char format[16];           /* "tar", "tar.gz", "tar.xz", "tar.zst", "zip", "folder" */
+	char event_id[65];         /* the access event that recorded the export */
+} cu_export_result;
+
+/* Exports a record (KEY as for get: a case with all its files, a receipt
+ * with its content) or every hit of o->search as a BagIt 1.0 bag at out:
+ * a .tar, .tar.gz, .tar.xz, .tar.zst or .zip file, or else a new folder
+ * (docs/export.md).  data/ holds the content, custos/ the record documents
+ * exactly as logged (every revision), their inclusion proofs, the signed
+ * checkpoint they are proved against, the verifier key and a README;
+ * manifests and tag manifests in SHA-256 and SHA-512.  out must not exist
+ * (CU_EEXISTS); the bag is written under a temporary name beside it and
+ * renamed at the end, so out either holds the whole bag or does not exist.
+ * The export (who, when, which records, purpose; unmasked, since the
+ * documents hold ID numbers in clear) is committed as an access event
+ * BEFORE anything is written; if it cannot be, nothing is.  Once the event
+ * is committed and the proofs are made, the writers' lock is released (the
+ * bag is written from objects, which never change, and a large one takes
+ * long): a is a reader from then on.  CU_ENOTFOUND when KEY names no record
+ * or the search finds nothing.  Needs WRITE. */
+int cu_archive_export(cu_archive *a, const char *key, const char *out, const cu_export_opts *o,
+	cu_export_result *r);
+
 /* ---- keys ------------------------------------------------------------- */
 
 /* "ssh-ed25519 AAAA…" of the archive's signing key (new string). */

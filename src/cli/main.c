@@ -22,6 +22,7 @@ static const struct command {
 	{ "search", cmd_search, "find records by person, organisation, service, time, words" },
 	{ "get",    cmd_get,    "retrieve a record or its content (the access is recorded)" },
 	{ "ls",     cmd_ls,     "list the volumes and files of a case" },
+	{ "export", cmd_export, "a record or a search result as a BagIt bag with proofs (recorded)" },
 	{ "keys",   cmd_keys,   "print the archive's public key, allowed-signers line, note key" },
 	{ "checkpoint", cmd_checkpoint, "print the log's latest signed checkpoint" },
 	{ "prove",  cmd_prove,  "inclusion proof of a record, or consistency between log sizes" },
