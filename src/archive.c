@@ -1041,7 +1041,15 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0)
 		return error;
-	if (strncmp(key, "sha256:", 7) == 0) {
+	if (strncmp(key, "case:", 5) == 0) {
+		/* a case by its number (External-Identifier) */
+		char *rkey = cu_asprintf("case/%s", key + 5);
+		if (rkey == NULL)
+			error = CU_ERROR;
+		else if ((error = cu_index_get_rkey(t, rkey, id, digest)) == CU_ENOTFOUND)
+			error = cu_error_set(CU_ENOTFOUND, "%s: no case with this number", key);
+		free(rkey);
+	} else if (strncmp(key, "sha256:", 7) == 0) {
 		if ((error = cu_unhex(digest, 32, key + 7)) < 0)
 			error = cu_error_set(CU_EINVALID, "%s: sha256: needs 64 hex digits", key);
 		else if ((error = cu_index_get_content(t, digest, id)) == CU_ENOTFOUND)

@@ -140,7 +140,8 @@ int cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb,
 	void *payload, size_t *nhits);
 
 /* Resolves KEY (a ref, '-' allowed for '·'; an id or a unique prefix of at
- * least 12 hex digits; or sha256:<content digest>) to a record id. */
+ * least 12 hex digits; sha256:<content digest>; case:<case number>; or a
+ * file ref <case ref>-<volume>-<item>, which names its case) to a record id. */
 int cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key);
 
 typedef struct cu_get_opts {
