@@ -130,6 +130,8 @@ rm -rf "$T/peer" "$T/case"
 t0=$(now); "$CUSTOS" -A "$T/c" bag validate "$T/case.tar" > /dev/null; t1=$(now)
 row "custos bag validate of the same .tar (check only)" "$(awk -v b="$bagbytes" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
 rm -f "$T/case.tar"
+$TIME -f '%M' -o "$T/grss" "$CUSTOS" -A "$T/c" get --file large/scan-1.bin -o "$T/scan-1.out" case:GS-BENCH 2>/dev/null
+row "custos get --file of one 16 MiB file: peak RSS (streamed)" "$(( $(cat "$T/grss") / 1024 )) MiB"
 
 echo
 echo "== peers"

@@ -152,6 +152,12 @@ typedef struct cu_get_opts {
 	long revisions;       /* out: how many revisions the record has */
 	const char *file;     /* content of a case: the file's path under data/
 	                         (or its ref given as KEY) */
+	/* with content: receive the bytes in chunks instead of *content (a case
+	 * file may be larger than memory).  The bytes are checked against the
+	 * object's name as they pass; a mismatch is reported at the end
+	 * (CU_EINVALID), and the caller must discard what it received. */
+	int (*sink)(const void *data, size_t len, void *payload);
+	void *sink_payload;
 } cu_get_opts;
 
 /* Retrieves a record: *doc (a new reference) is the record document with

@@ -185,6 +185,18 @@ refused "a truncated .tar.gz" "$T/trunc.tar.gz" "not a complete and valid bag: "
 X=$T/x9; mkdir -p "$X/data"; echo fine > "$X/data/a.txt"; mkbag "$X" X-9 "Case-Type: registration_change"
 expect_match "no item number was used by the rejected bags" "$(c ingest "$X" 2>/dev/null)" "^SI01-YW·2026-D100-BG-000006 "
 
+echo "== a large file is streamed out and checked as it goes"
+expect_status "-o FILE that exists is refused" 2 c get --file 证明/scan.pdf -o "$T/scan.out" "$REF"
+expect_match "never overwritten" "$(cat "$T/err")" "exists \(never overwritten\)"
+O=$A/objects/sha256/$(sha256sum "$B1/data/证明/scan.pdf" | cut -c1-2)/$(sha256sum "$B1/data/证明/scan.pdf" | cut -c3-64)
+cp "$O" "$T/object.saved"
+chmod u+w "$O"; printf 'X' | dd of="$O" bs=1 seek=150000 conv=notrunc 2>/dev/null
+expect_status "a damaged object: get exits 2" 2 c get --file 证明/scan.pdf -o "$T/damaged.out" "$REF"
+expect_match "says so" "$(cat "$T/err")" "does not match its name"
+check "no output file" test ! -e "$T/damaged.out"
+expect_eq "no temporary file left" "$(ls -A "$T" | grep -c '^\.custos-get')" 0
+cp "$T/object.saved" "$O"; chmod 0444 "$O"
+
 echo "== verify and reindex"
 expect_status "verify: no problem" 0 c verify
 expect_match "every file's object checked" "$(cat "$T/out")" "no problem\$"
