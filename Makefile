@@ -11,7 +11,7 @@ PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
            libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps \
-           unzip zstd xz-utils
+           zip unzip xz-utils zstd
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -132,11 +132,13 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/cases.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/export.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
+	bash tests/e2e/cases.sh ./custos
 	bash tests/e2e/export.sh ./custos
 
 demo: deps

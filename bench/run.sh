@@ -101,6 +101,39 @@ row "custos prove, whole command (50 proofs)" "$(ms "$(awk -v a="$t0" -v b="$t1"
 row "  one proof in-process at log size $(sed -n 2p <("$CUSTOS" -A "$T/a" checkpoint)) (target < 1 ms)" "$("${PROOF_BENCH:-build/proof_bench}" "$T/a" 2000) µs/proof"
 
 echo
+CB=${CASE_MB:-256}
+echo "== case files: one bag of $((CB / 16)) files of 16 MiB and 2,000 files of 4 KiB (~$CB MiB), as a .tar"
+C=$T/case/GS-BENCH
+mkdir -p "$C/data/large" "$C/data/small"
+for i in $(seq 1 $((CB / 16))); do head -c $((16 << 20)) /dev/urandom > "$C/data/large/scan-$i.bin"; done
+for i in $(seq 1 2000); do head -c 4096 /dev/urandom > "$C/data/small/page-$i.bin"; done
+printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$C/bagit.txt"
+(cd "$C" && find data -type f | LC_ALL=C sort | xargs sha256sum > manifest-sha256.txt)
+printf 'External-Identifier: GS-BENCH\nCase-Type: work_injury_determination\n' > "$C/bag-info.txt"
+tar -C "$T/case" -cf "$T/case.tar" GS-BENCH
+bagbytes=$(du -sb "$C/data" | cut -f1)
+"$CUSTOS" -A "$T/c" init --fonds SI01 >/dev/null
+sync
+t0=$(now)
+peak "$T/cmem" "$CUSTOS" -A "$T/c" ingest "$T/case.tar" > "$T/cout" 2>&1
+t1=$(now)
+grep -q '^SI01-YW' "$T/cout" || { cat "$T/cout"; exit 1; }
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+read -r ma mf mr < "$T/cmem"
+row "custos ingest of the bag (checked, stored, fsynced, committed)" "$(awk -v b="$bagbytes" -v s="$secs" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
+row "  wall time; peak private memory" "$(printf '%.2f s' "$secs"); $(mib "$ma") MiB"
+t0=$(now)
+mkdir -p "$T/peer" && tar -C "$T/peer" -xf "$T/case.tar" && (cd "$T/peer/GS-BENCH" && sha256sum -c --quiet manifest-sha256.txt) && sync -f "$T/peer"
+t1=$(now)
+row "peer: tar -x, then sha256sum -c, then sync (no store, no index)" "$(awk -v b="$bagbytes" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
+rm -rf "$T/peer" "$T/case"
+t0=$(now); "$CUSTOS" -A "$T/c" bag validate "$T/case.tar" > /dev/null; t1=$(now)
+row "custos bag validate of the same .tar (check only)" "$(awk -v b="$bagbytes" -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }')"
+rm -f "$T/case.tar"
+$TIME -f '%M' -o "$T/grss" "$CUSTOS" -A "$T/c" get --file large/scan-1.bin -o "$T/scan-1.out" case:GS-BENCH 2>/dev/null
+row "custos get --file of one 16 MiB file: peak RSS (streamed)" "$(( $(cat "$T/grss") / 1024 )) MiB"
+
+echo
 echo "== peers"
 S=${GIT_SAMPLE:-300}
 git init -q "$T/git1"

@@ -1041,7 +1041,15 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0)
 		return error;
-	if (strncmp(key, "sha256:", 7) == 0) {
+	if (strncmp(key, "case:", 5) == 0) {
+		/* a case by its number (External-Identifier) */
+		char *rkey = cu_asprintf("case/%s", key + 5);
+		if (rkey == NULL)
+			error = CU_ERROR;
+		else if ((error = cu_index_get_rkey(t, rkey, id, digest)) == CU_ENOTFOUND)
+			error = cu_error_set(CU_ENOTFOUND, "%s: no case with this number", key);
+		free(rkey);
+	} else if (strncmp(key, "sha256:", 7) == 0) {
 		if ((error = cu_unhex(digest, 32, key + 7)) < 0)
 			error = cu_error_set(CU_EINVALID, "%s: sha256: needs 64 hex digits", key);
 		else if ((error = cu_index_get_content(t, digest, id)) == CU_ENOTFOUND)
@@ -1227,8 +1235,10 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 	char id_hex[65];
 	json_t *d = NULL, *recs = NULL;
 	char *bytes = NULL;
+	const char *digest = NULL;
+	unsigned char dbin[32];
 	size_t blen = 0;
-	int error;
+	int error, stream = 0;
 
 	*doc = NULL;
 	if (content)
@@ -1256,8 +1266,7 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 		const json_t *f;
 		if ((error = arc_case_file(&f, d, key, o->file)) < 0)
 			goto done;
-		if ((error = read_content(&bytes, &blen, a, arc_jstr(f, "digest"))) < 0)
-			goto done;
+		digest = arc_jstr(f, "digest");
 		recs = json_pack("[{s:s, s:s?, s:s?, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"),
 			"file", arc_jstr(f, "path"), "file_ref", arc_jstr(f, "ref"));
 	} else {
@@ -1265,21 +1274,32 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 			error = cu_error_set(CU_EINVALID, "%s: --file: the record is not a case", key);
 			goto done;
 		}
-		if (o->content && (error = read_content(&bytes, &blen, a,
-				arc_jstr(json_object_get(d, "content"), "digest"))) < 0)
-			goto done;
+		digest = arc_jstr(json_object_get(d, "content"), "digest");
 		recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
 	}
+	/* a loose object is streamed after the access is recorded; anything
+	 * else is read (and checked) first, so that a missing or damaged
+	 * object is reported before an access is recorded */
+	if (o->content && o->sink != NULL && digest != NULL && strncmp(digest, "sha256:", 7) == 0 &&
+	    cu_unhex(dbin, 32, digest + 7) == 0 && cu_cas_has_loose(a->cas, dbin))
+		stream = 1;
+	else if (o->content && (error = read_content(&bytes, &blen, a, digest)) < 0)
+		goto done;
 	/* the exact bytes received hold the ID number in clear */
 	if ((error = arc_record_access(a, "get", recs, o->purpose, o->unmask || o->content,
 			o->content ? "content" : "record", arc_jstr(d, "ref") ? arc_jstr(d, "ref") : id_hex,
 			NULL, NULL)) < 0)
 		goto done;
+	if (stream && (error = cu_cas_stream_loose(a->cas, dbin, o->sink, o->sink_payload)) != 0)
+		goto done;
+	if (o->content && o->sink != NULL && !stream &&
+	    (error = o->sink(bytes, blen, o->sink_payload)) != 0)
+		goto done;
 	if (!o->unmask)
 		arc_mask_document(d);
 	*doc = d;
 	d = NULL;
-	if (o->content) {
+	if (o->content && o->sink == NULL) {
 		*content = bytes;
 		*content_len = blen;
 		bytes = NULL;

@@ -330,6 +330,54 @@ cu_cas_read_loose(char **out, size_t *len, const cu_cas *c, const unsigned char 
 }
 
 int
+cu_cas_stream_loose(const cu_cas *c, const unsigned char digest[32], cu_cas_chunk_cb cb,
+	void *payload)
+{
+	char path[4096], hex[65];
+	unsigned char got[32], *buf = NULL;
+	EVP_MD_CTX *md = NULL;
+	int fd = -1, error;
+	ssize_t n;
+
+	if ((error = cu_cas_loose_path(path, sizeof(path), c, digest)) < 0)
+		return error;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return cu_error_sys("%s", path);
+	if ((buf = malloc(1 << 16)) == NULL || (md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	while ((n = read(fd, buf, 1 << 16)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error = cu_error_sys("%s", path);
+			goto done;
+		}
+		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+			error = cu_error_set(CU_ERROR, "OpenSSL: SHA-256 failed");
+			goto done;
+		}
+		if ((error = cb(buf, (size_t)n, payload)) != 0)
+			goto done;
+	}
+	if (EVP_DigestFinal_ex(md, got, NULL) != 1) {
+		error = cu_error_set(CU_ERROR, "OpenSSL: SHA-256 failed");
+		goto done;
+	}
+	if (memcmp(got, digest, 32) != 0) {
+		cu_hex(hex, digest, 32);
+		error = cu_error_set(CU_EINVALID, "object %s does not match its name", hex);
+	}
+done:
+	EVP_MD_CTX_free(md);
+	free(buf);
+	close(fd);
+	return error;
+}
+
+int
 cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,
 	uint64_t offset, uint64_t size, const unsigned char digest[32])
 {

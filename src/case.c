@@ -68,8 +68,6 @@ arc_is_bag_path(const char *path, int is_dir)
 
 struct cfile {
 	char *name;                    /* "data/…" */
-	unsigned char head[CU_MEDIA_SNIFF];
-	size_t headlen;
 	char *small;                   /* the bytes, while below the threshold */
 	size_t slen, scap;
 	cu_cas_writer *w;              /* or a temporary object */
@@ -86,6 +84,8 @@ struct intake {
 	struct cfile *f;
 	size_t n, cap;
 	struct cfile *cur;
+	unsigned char head[CU_MEDIA_SNIFF];  /* the first bytes of the current file */
+	size_t headlen;
 	char first[600];               /* the first problem, for the one-line reason */
 	size_t problems;
 };
@@ -129,6 +129,7 @@ sink_begin(void *payload, const char *name, uint64_t size)
 		return cu_error_set(CU_ERROR, "out of memory");
 	k->n++;
 	k->cur = f;
+	k->headlen = 0;
 	return 0;
 }
 
@@ -139,10 +140,10 @@ sink_data(void *payload, const void *buf, size_t n)
 	struct cfile *f = k->cur;
 	int error;
 
-	if (f->headlen < CU_MEDIA_SNIFF) {
-		size_t take = CU_MEDIA_SNIFF - f->headlen < n ? CU_MEDIA_SNIFF - f->headlen : n;
-		memcpy(f->head + f->headlen, buf, take);
-		f->headlen += take;
+	if (k->headlen < CU_MEDIA_SNIFF) {
+		size_t take = CU_MEDIA_SNIFF - k->headlen < n ? CU_MEDIA_SNIFF - k->headlen : n;
+		memcpy(k->head + k->headlen, buf, take);
+		k->headlen += take;
 	}
 	if (f->w == NULL && f->slen + n < k->threshold && k->small_total + n <= SMALL_BUDGET) {
 		if (cu_grow(&f->small, &f->scap, f->slen + n, 1) < 0)
@@ -184,7 +185,7 @@ sink_end(void *payload, int complete)
 		f->size = f->slen;
 	}
 	f->complete = 1;
-	f->media = cu_media_type(f->head, f->headlen, f->name);
+	f->media = cu_media_type(k->head, k->headlen, f->name);
 	return 0;
 }
 

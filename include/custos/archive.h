@@ -140,7 +140,8 @@ int cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb,
 	void *payload, size_t *nhits);
 
 /* Resolves KEY (a ref, '-' allowed for '·'; an id or a unique prefix of at
- * least 12 hex digits; or sha256:<content digest>) to a record id. */
+ * least 12 hex digits; sha256:<content digest>; case:<case number>; or a
+ * file ref <case ref>-<volume>-<item>, which names its case) to a record id. */
 int cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key);
 
 typedef struct cu_get_opts {
@@ -151,6 +152,12 @@ typedef struct cu_get_opts {
 	long revisions;       /* out: how many revisions the record has */
 	const char *file;     /* content of a case: the file's path under data/
 	                         (or its ref given as KEY) */
+	/* with content: receive the bytes in chunks instead of *content (a case
+	 * file may be larger than memory).  The bytes are checked against the
+	 * object's name as they pass; a mismatch is reported at the end
+	 * (CU_EINVALID), and the caller must discard what it received. */
+	int (*sink)(const void *data, size_t len, void *payload);
+	void *sink_payload;
 } cu_get_opts;
 
 /* Retrieves a record: *doc (a new reference) is the record document with

@@ -67,6 +67,14 @@ int cu_cas_clean_incoming(cu_cas *c);
 int cu_cas_read_loose(char **out, size_t *len, const cu_cas *c,
 	const unsigned char digest[32]);
 
+/* Streams a loose object to cb in chunks, hashing as it goes: CU_EINVALID
+ * "object … does not match its name" at the end if the bytes delivered
+ * were not the object's (the caller must then discard them).  For objects
+ * too large to hold in memory. */
+typedef int (*cu_cas_chunk_cb)(const void *data, size_t len, void *payload);
+int cu_cas_stream_loose(const cu_cas *c, const unsigned char digest[32], cu_cas_chunk_cb cb,
+	void *payload);
+
 /* Reads size bytes at offset of a pack (the member's data) and checks the
  * digest as above. */
 int cu_cas_read_packed(char **out, size_t *len, const cu_cas *c, const char *pack,

@@ -8,9 +8,84 @@
 
 #include <jansson.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+
 #include "cli.h"
 #include "custos/error.h"
 #include "custos/util.h"
+
+/* Content goes straight to its destination in chunks (a case file may be
+ * larger than memory): standard output, or a temporary file beside -o FILE
+ * that takes FILE's name only once every byte has been checked. */
+struct out_file {
+	int fd;
+	char tmp[4200];
+	const char *path;
+};
+
+static int
+out_chunk(const void *data, size_t len, void *payload)
+{
+	struct out_file *o = payload;
+
+	if (cu_write_all(o->fd, data, len) < 0)
+		return cu_error_sys("%s", o->path ? o->path : "standard output");
+	return 0;
+}
+
+/* Creates the temporary file for -o FILE (which must not exist). */
+static int
+out_open(struct out_file *o, const char *path)
+{
+	char *copy = strdup(path);
+
+	o->path = path;
+	if (copy == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if (access(path, F_OK) == 0) {
+		free(copy);
+		return cu_error_set(CU_EEXISTS, "%s: exists (never overwritten)", path);
+	}
+	snprintf(o->tmp, sizeof(o->tmp), "%s/.custos-get.%ld.tmp", dirname(copy), (long)getpid());
+	free(copy);
+	if ((o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return cu_error_sys("%s", o->tmp);
+	return 0;
+}
+
+/* fsync, then the temporary file takes FILE's name (link: never overwrites). */
+static int
+out_commit(struct out_file *o)
+{
+	char *copy;
+	int error = 0;
+
+	if (fsync(o->fd) < 0)
+		error = cu_error_sys("%s", o->path);
+	close(o->fd);
+	o->fd = -1;
+	if (error == 0 && link(o->tmp, o->path) < 0)
+		error = errno == EEXIST ? cu_error_set(CU_EEXISTS, "%s: exists (never overwritten)",
+			o->path) : cu_error_sys("%s", o->path);
+	unlink(o->tmp);
+	o->tmp[0] = '\0';
+	if (error == 0 && (copy = strdup(o->path)) != NULL) {
+		error = cu_fsync_dir(dirname(copy));
+		free(copy);
+	}
+	return error;
+}
+
+static void
+out_abort(struct out_file *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp[0])
+		unlink(o->tmp);
+}
 
 static void
 help(void)
@@ -41,7 +116,8 @@ cmd_get(struct cli *c, int argc, char **argv)
 		{ "version", required_argument, NULL, 'V' },
 		{ "file", required_argument, NULL, 'f' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	cu_get_opts g = { 0, 0, NULL, 0, 0, NULL };
+	cu_get_opts g = { 0, 0, NULL, 0, 0, NULL, NULL, NULL };
+	struct out_file of = { -1, "", NULL };
 	const char *outfile = NULL;
 	int json = 0, opt, status = EXIT_DONE;
 	cu_archive *a;
@@ -74,8 +150,20 @@ cmd_get(struct cli *c, int argc, char **argv)
 		return cli_usage("get", "exactly one KEY is needed");
 	if ((a = cli_open(c, CU_ARCHIVE_WRITE)) == NULL)
 		return EXIT_USAGE;
+	if (g.content) {
+		if (outfile != NULL && out_open(&of, outfile) < 0) {
+			cu_archive_free(a);
+			return cli_fail("get");
+		}
+		if (outfile == NULL)
+			of.fd = STDOUT_FILENO;
+		g.sink = out_chunk;
+		g.sink_payload = &of;
+	}
 	if (cu_archive_get(a, argv[optind], &g, &doc, &content, &clen) < 0) {
 		cu_archive_free(a);
+		if (outfile != NULL)
+			out_abort(&of);
 		return cli_fail("get");
 	}
 	cu_archive_free(a);
@@ -83,16 +171,18 @@ cmd_get(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "custos: %s: revision %ld of %ld (amended; custos trace shows how)\n",
 			json_string_value(json_object_get(doc, "ref")),
 			g.version ? g.version : g.revisions, g.revisions);
-	if (!g.content) {
-		text = json_dumps(doc, json ? JSON_COMPACT | JSON_SORT_KEYS
-					    : JSON_INDENT(2) | JSON_SORT_KEYS);
-		if (text == NULL) {
+	if (g.content) {
+		if (outfile != NULL && out_commit(&of) < 0)
 			status = cli_fail("get");
-			goto done;
-		}
-		content = cu_asprintf("%s\n", text);
-		clen = content ? strlen(content) : 0;
+		goto done;
 	}
+	text = json_dumps(doc, json ? JSON_COMPACT | JSON_SORT_KEYS : JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text == NULL) {
+		status = cli_fail("get");
+		goto done;
+	}
+	content = cu_asprintf("%s\n", text);
+	clen = content ? strlen(content) : 0;
 	if (outfile) {
 		if (cu_write_file_durable(outfile, content, clen, 0600, 1) < 0)
 			status = cli_fail("get");

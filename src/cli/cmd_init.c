@@ -58,7 +58,8 @@ cmd_init(struct cli *c, int argc, char **argv)
 		return cli_fail("init");
 	}
 	free(conf_text);
-	printf("initialised archive %s (fonds %s) in %s\n", o.name ? o.name : "", o.fonds,
-		cli_archive_path(c));
+	/* the name the archive was given: custos/<fonds> unless --name */
+	printf("initialised archive %s%s (fonds %s) in %s\n", o.name ? "" : "custos/",
+		o.name ? o.name : o.fonds, o.fonds, cli_archive_path(c));
 	return EXIT_DONE;
 }

@@ -72,6 +72,38 @@ say "7. A correction is a new revision, never an edit; the trace shows the whole
 run "$CUSTOS" amend "$ref" --set summary="城镇职工养老保险参保登记（补录联系电话）" --reason "窗口录入遗漏，经办人复核"
 run "$CUSTOS" trace "$ref"
 
+say "7b. A case file (案卷) arrives as a BagIt bag; later documents are added to it"
+C=$T/GS-2026-0001
+mkdir -p "$C/data/申请材料" "$C/data/证明材料"
+echo "工伤认定申请表：张三，2026-11-02 工作中受伤" > "$C/data/申请材料/工伤认定申请表.txt"
+printf '%%PDF-1.4\n%% 医疗诊断证明 (demo)\n' > "$C/data/证明材料/医疗诊断证明.pdf"
+printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$C/bagit.txt"
+(cd "$C" && find data -type f | sort | while read -r f; do
+	printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
+cat > "$C/bag-info.txt" <<'I'
+External-Identifier: GS-2026-0001
+Case-Type: work_injury_determination
+Title: 张三工伤认定
+Subject-Id: 11010519491231002X
+Subject-Name: 张三
+Insurance: work_injury
+Source-Organization: 朝阳区社会保险事业管理中心
+Bagging-Date: 2026-11-20
+I
+tar -C "$T" -czf "$T/GS-2026-0001.tar.gz" GS-2026-0001
+run "$CUSTOS" bag validate "$T/GS-2026-0001.tar.gz" && echo "bag is complete and valid"
+run "$CUSTOS" ingest "$T/GS-2026-0001.tar.gz"
+run "$CUSTOS" ls case:GS-2026-0001
+run "$CUSTOS" get --purpose "工伤复核" --file 证明材料/医疗诊断证明.pdf case:GS-2026-0001
+rm -rf "$C/data/申请材料" && mkdir -p "$C/data/补充材料"
+echo "劳动合同复印件" > "$C/data/补充材料/劳动合同.txt"
+(cd "$C" && find data -type f | sort | while read -r f; do
+	printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
+run "$CUSTOS" ingest "$C"
+run "$CUSTOS" ls case:GS-2026-0001
+run "$CUSTOS" search --type case --file-name 劳动合同
+run "$CUSTOS" trace case:GS-2026-0001
+
 say "8. The tamper-evident log: a signed checkpoint in every commit, proofs anyone can check"
 run "$CUSTOS" checkpoint | tee "$T/kept.checkpoint"
 "$CUSTOS" keys --vkey > "$T/vkey"
