@@ -33,7 +33,7 @@
 #include "custos/util.h"
 #include "archive_int.h"
 
-#define CHUNK ((size_t)1 << 20)
+#define CHUNK ((size_t)1 << 20)   /* in-memory files go to the writer in these */
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -881,6 +881,12 @@ w_finish(struct writer *w)
 	return cu_fsync_dir(dir);
 }
 
+static int
+object_chunk(const void *data, size_t len, void *payload)
+{
+	return w_data(payload, data, len);
+}
+
 /* Streams a content object into the bag and checks it against its name. */
 static int
 w_write_object(struct writer *w, cu_archive *a, struct bfile *f)
@@ -890,7 +896,7 @@ w_write_object(struct writer *w, cu_archive *a, struct bfile *f)
 	size_t len;
 	cu_index_txn *t;
 	struct stat st;
-	int fd = -1, error;
+	int error;
 
 	cu_hex(hex, f->object, 32);
 	if (!cu_cas_has_loose(a->cas, f->object)) {
@@ -915,47 +921,22 @@ w_write_object(struct writer *w, cu_archive *a, struct bfile *f)
 		f->mem = NULL;
 		return error;
 	}
+	/* a loose object may be larger than memory: streamed, hashed on the way */
 	if ((error = cu_cas_loose_path(path, sizeof(path), a->cas, f->object)) < 0)
 		return error;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return cu_error_sys("%s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
-		close(fd);
-		return cu_error_set(CU_ERROR, "content object %s: not the %llu bytes the record says "
-			"(custos verify)", hex, (unsigned long long)f->size);
-	}
-	if ((buf = malloc(CHUNK)) == NULL) {
-		close(fd);
-		return cu_error_set(CU_ERROR, "out of memory");
-	}
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size)
+		return cu_error_set(CU_ERROR, "content object %s: not the %llu bytes the record says: "
+			"the archive is damaged (custos verify); nothing exported", hex,
+			(unsigned long long)f->size);
 	if ((error = w_begin(w, f->name, f->size)) < 0)
-		goto done;
-	for (;;) {
-		ssize_t r = read(fd, buf, CHUNK);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			error = cu_error_sys("%s", path);
-			goto done;
-		}
-		if (r == 0)
-			break;
-		if (w->got + (uint64_t)r > f->size) {
-			error = cu_error_set(CU_ERROR, "content object %s grew while it was read", hex);
-			goto done;
-		}
-		if ((error = w_data(w, buf, (size_t)r)) < 0)
-			goto done;
-	}
-	if ((error = w_end(w, f->sha256, f->sha512)) < 0)
-		goto done;
-	if (memcmp(f->sha256, f->object, 32) != 0)
-		error = cu_error_set(CU_ERROR, "content object %s does not match its name: the "
+		return error;
+	error = cu_cas_stream_loose(a->cas, f->object, object_chunk, w);
+	if (error == CU_EINVALID && w->got == f->size)
+		return cu_error_set(CU_ERROR, "content object %s does not match its name: the "
 			"archive is damaged (custos verify); nothing exported", hex);
-done:
-	free(buf);
-	close(fd);
-	return error;
+	if (error < 0)
+		return error;
+	return w_end(w, f->sha256, f->sha512);
 }
 
 /* ---- tag files ---------------------------------------------------------------------- */
