@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1421,8 +1422,8 @@ cu_bag_validate(const char *path, const cu_bag_limits *lim,
 	return cu_bag_read(path, lim, cb, payload, info, NULL);
 }
 
-int
-cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
+static int
+bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	void *payload, cu_bag_info *info, const cu_bag_sink *sink)
 {
 	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info,
@@ -1505,5 +1506,27 @@ done:
 		free(b.e[i].data);
 	}
 	free(b.e);
+	return error;
+}
+
+/* libarchive hands out an entry's name in the thread's LC_CTYPE: a zip
+ * entry flagged UTF-8 (as Windows, macOS and custos export write them) has
+ * no name at all in the C locale a service runs in.  Names are read as
+ * UTF-8, whatever the process's locale. */
+int
+cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
+	void *payload, cu_bag_info *info, const cu_bag_sink *sink)
+{
+	locale_t base = duplocale(LC_GLOBAL_LOCALE), utf8 = (locale_t)0, saved;
+	int error;
+
+	if (base != (locale_t)0 && (utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", base)) == (locale_t)0)
+		freelocale(base);
+	if (utf8 == (locale_t)0)
+		return cu_error_set(CU_ERROR, "the C.UTF-8 locale is not available");
+	saved = uselocale(utf8);
+	error = bag_read(path, lim, cb, payload, info, sink);
+	uselocale(saved);
+	freelocale(utf8);
 	return error;
 }

@@ -219,6 +219,13 @@ for f in $(c -A "$B2" ls "$CREF2" 2>/dev/null | cut -f1); do
 done
 expect_eq "every file retrieved from the second archive has its digest" "$nok" 0
 expect_status "the second archive verifies" 0 c -A "$B2" verify
+expect_status "the same case as .zip (names flagged UTF-8, as Windows writes them)" 0 c export "$CREF" -o "$T/o/case.zip"
+expect_status "custos bag validate reads them in the C locale" 0 env LC_ALL=C "$CUSTOS" bag validate "$T/o/case.zip"
+B3=$T/third
+c -A "$B3" init --fonds SI03 --name third.custos/SI03 >/dev/null
+out=$(LC_ALL=C c -A "$B3" ingest "$T/o/case.zip" 2>/dev/null); st=$?
+expect_eq "and goes into a third archive: exit 0" "$st" 0
+expect_eq "with the same files, digests and volumes" "$(files "$B3" "$(echo "$out" | cut -d' ' -f1)")" "$(files "$A" "$CREF")"
 
 echo "== a case that grew: every revision, replaced bytes kept"
 SB=$T/supp
