@@ -82,7 +82,7 @@ build/san/custos: $(CLI_SRC) build/san/libcustos.a
 	@echo "  LINK san $@"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -Isrc/cli -o $@ $(CLI_SRC) build/san/libcustos.a $(LDLIBS)
 
-build/san/test_%: tests/unit/test_%.c build/san/libcustos.a
+build/san/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) build/san/libcustos.a
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< build/san/libcustos.a $(LDLIBS) -lcmocka
 

@@ -76,6 +76,13 @@ cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t
 	    (error = arc_load_record(&doc, a, id_hex)) < 0)
 		goto done;
 	rev = arc_revision(doc);
+	if (json_object_get(doc, "receipt") == NULL) {
+		/* a case changes by supplements, which add and never edit */
+		error = cu_error_set(CU_EINVALID, "%s is a %s: only receipts are amended (documents "
+			"are added to a case by ingesting a bag with its External-Identifier)", key,
+			arc_jstr(doc, "kind") ? arc_jstr(doc, "kind") : "record without a receipt");
+		goto done;
+	}
 	if ((in = receipt_as_input(json_object_get(doc, "receipt"))) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;

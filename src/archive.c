@@ -1032,6 +1032,25 @@ cu_archive_set_actor(cu_archive *a, const char *user, unsigned long uid)
 
 /* ---- retrieval -------------------------------------------------------------------- */
 
+/* 1 if the index holds the record as a case. */
+static int
+indexed_case(cu_index_txn *t, const unsigned char id[32])
+{
+	char *sjson = NULL;
+	json_t *s;
+	int yes;
+
+	if (cu_index_get_summary(&sjson, t, id) < 0) {
+		cu_error_clear();
+		return 0;
+	}
+	s = json_loads(sjson, 0, NULL);
+	yes = arc_jstr(s, "kind") != NULL && strcmp(arc_jstr(s, "kind"), "case") == 0;
+	json_decref(s);
+	free(sjson);
+	return yes;
+}
+
 int
 cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 {
@@ -1058,9 +1077,12 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 		char case_ref[256];
 		long vol, item;
 		if (arc_split_file_ref(key, case_ref, sizeof(case_ref), &vol, &item) == 0) {
-			/* a file of a case: the case */
+			/* a file of a case: the case (a receipt has no files) */
 			if ((error = cu_index_get_ref(t, case_ref, id)) == CU_ENOTFOUND)
 				error = cu_error_set(CU_ENOTFOUND, "%s: no such case", case_ref);
+			else if (error == 0 && !indexed_case(t, id))
+				error = cu_error_set(CU_ENOTFOUND, "%s: no such file: %s is not a case",
+					key, case_ref);
 		} else if ((error = cu_index_get_ref(t, key, id)) == CU_ENOTFOUND) {
 			error = cu_error_set(CU_ENOTFOUND, "%s: no such ref", key);
 		}

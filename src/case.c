@@ -191,17 +191,23 @@ sink_end(void *payload, int complete)
 
 /* ---- case metadata from bag-info.txt ------------------------------------------- */
 
-/* The values of a label (labels compare without regard to case). */
+/* The values of a label (labels compare without regard to case): those of
+ * its first spelling, and through *count how many values every spelling
+ * holds ("Title" and "title" are the same label given twice). */
 static json_t *
-label_values(const json_t *info, const char *label)
+label_values(const json_t *info, const char *label, size_t *count)
 {
 	const char *key;
-	json_t *v;
+	json_t *v, *first = NULL;
 
+	*count = 0;
 	json_object_foreach((json_t *)info, key, v)
-		if (strcasecmp(key, label) == 0)
-			return v;
-	return NULL;
+		if (strcasecmp(key, label) == 0) {
+			if (first == NULL)
+				first = v;
+			*count += json_array_size(v);
+		}
+	return first;
 }
 
 /* One value of a label, checked: NULL and 0 when absent and optional. */
@@ -209,19 +215,20 @@ static int
 one_label(const char **out, const json_t *info, const char *label, int required, size_t max,
 	char *reason, size_t rsz)
 {
-	json_t *v = label_values(info, label);
+	size_t count;
+	json_t *v = label_values(info, label, &count);
 	const char *s, *problem;
 
 	*out = NULL;
-	if (v == NULL || json_array_size(v) == 0) {
+	if (v == NULL || count == 0) {
 		if (required)
 			snprintf(reason, rsz, "bag-info.txt: %s: missing (required for a case file)",
 				label);
 		return required ? -1 : 0;
 	}
-	if (json_array_size(v) > 1) {
+	if (count > 1) {
 		snprintf(reason, rsz, "bag-info.txt: %s: given %zu times, expected once", label,
-			json_array_size(v));
+			count);
 		return -1;
 	}
 	s = json_string_value(json_array_get(v, 0));
