@@ -1431,7 +1431,6 @@ bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	unsigned char *blocks[ALG_N] = { 0 }, *buf = NULL;
 	struct hasher h = { { 0 } };
 	struct stat st;
-	locale_t utf8, prev = (locale_t)0;
 	int error;
 
 	b.lim = lim != NULL ? *lim : cu_bag_limits_default();
@@ -1444,13 +1443,6 @@ bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	}
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return cu_error_set(CU_EINVALID, "%s: neither a folder nor a file", path);
-	/* libarchive converts entry names from the archive's charset to the
-	 * current locale's: in the C locale (custos never calls setlocale) a
-	 * zip entry flagged UTF-8 comes back without a name and a pax name
-	 * with a warning.  Bags are read in a UTF-8 locale of this thread
-	 * only, so names arrive as the UTF-8 that bags must use. */
-	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) != (locale_t)0)
-		prev = uselocale(utf8);
 	if (S_ISDIR(st.st_mode)) {
 		b.is_dir = 1;
 		error = dir_list(&b, "", 0);
@@ -1514,10 +1506,6 @@ done:
 		free(b.e[i].data);
 	}
 	free(b.e);
-	if (utf8 != (locale_t)0) {
-		uselocale(prev);
-		freelocale(utf8);
-	}
 	return error;
 }
 
