@@ -785,6 +785,266 @@ test_no_such_path(void **state)
 	free(p);
 }
 
+/* ---- names as the headers write them ------------------------------------ */
+
+struct rawtar {
+	unsigned char *d;
+	size_t n, cap;
+};
+
+static void
+rt_put(struct rawtar *t, const void *p, size_t n)
+{
+	size_t pad = (512 - n % 512) % 512;
+
+	if (t->n + n + pad > t->cap) {
+		t->cap = (t->n + n + pad) * 2;
+		assert_non_null(t->d = realloc(t->d, t->cap));
+	}
+	memcpy(t->d + t->n, p, n);
+	memset(t->d + t->n + n, 0, pad);
+	t->n += n + pad;
+}
+
+/* A ustar header: name is nlen bytes (any bytes, at most 100), then the
+ * checksum over the block with the checksum field as spaces. */
+static void
+rt_header(struct rawtar *t, const void *name, size_t nlen, char type, size_t size)
+{
+	unsigned char h[512] = { 0 };
+	unsigned sum = 0;
+
+	assert_true(nlen <= 100);
+	memcpy(h, name, nlen);
+	memcpy(h + 100, "0000644", 8);
+	memcpy(h + 108, "0001750", 8);
+	memcpy(h + 116, "0001750", 8);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	memcpy(h + 136, "14737454600", 12);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	for (size_t i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	rt_put(t, h, 512);
+}
+
+static void
+rt_file(struct rawtar *t, const void *name, size_t nlen, const void *data, size_t len)
+{
+	rt_header(t, name, nlen, '0', len);
+	if (len > 0)
+		rt_put(t, data, len);
+}
+
+/* A pax 'x' header with one record "key=value" (value of vlen bytes). */
+static void
+rt_pax(struct rawtar *t, const char *key, const void *value, size_t vlen)
+{
+	size_t body = strlen(key) + vlen + 3, len = body + 1;
+	char rec[1024];
+	int w;
+
+	while ((size_t)snprintf(NULL, 0, "%zu", len) + body != len)
+		len++;
+	w = snprintf(rec, sizeof(rec), "%zu %s=", len, key);
+	assert_true(w > 0 && (size_t)w + vlen + 1 <= sizeof(rec));
+	memcpy(rec + w, value, vlen);
+	rec[w + vlen] = '\n';
+	assert_int_equal((size_t)w + vlen + 1, len);
+	rt_header(t, "PaxHeaders/x", 12, 'x', len);
+	rt_put(t, rec, len);
+}
+
+/* Every file of the bag under "bag/", then two zero blocks. */
+static void
+rt_bag(struct rawtar *t, struct tbag *b)
+{
+	unsigned char zero[1024] = { 0 };
+
+	for (size_t i = 0; i < b->n; i++) {
+		char name[128];
+		int w = snprintf(name, sizeof(name), "bag/%s", b->f[i].name);
+		rt_file(t, name, (size_t)w, b->f[i].data, b->f[i].len);
+	}
+	rt_put(t, zero, sizeof(zero));
+}
+
+/* Writes the bytes as tmpdir/name, gzip-compressed when gz is set. */
+static char *
+rt_write(struct rawtar *t, const char *name, int gz)
+{
+	char *path = tpath(name);
+	struct archive *a;
+	struct archive_entry *e;
+	FILE *f;
+
+	if (!gz) {
+		assert_non_null(f = fopen(path, "wb"));
+		assert_int_equal(fwrite(t->d, 1, t->n, f), t->n);
+		fclose(f);
+		return path;
+	}
+	assert_non_null(a = archive_write_new());
+	assert_int_equal(archive_write_set_format_raw(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
+	assert_non_null(e = archive_entry_new());
+	archive_entry_set_pathname(e, "x");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_size(e, (la_int64_t)t->n);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, t->d, t->n), (la_ssize_t)t->n);
+	archive_entry_free(e);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	return path;
+}
+
+/* The crafted writer itself makes valid bags, plain and compressed. */
+static void
+test_crafted_tar_valid(void **state)
+{
+	struct tbag *b = valid_bag();
+	struct rawtar t = { 0 };
+	char *p;
+
+	(void)state;
+	rt_bag(&t, b);
+	p = rt_write(&t, "crafted.tar", 0);
+	expect_valid(p);
+	free(p);
+	p = rt_write(&t, "crafted.tar.gz", 1);
+	expect_valid(p);
+	free(p);
+	free(t.d);
+	tbag_free(b);
+}
+
+/* A pax path record with a NUL inside: libarchive reads "bag/data/a.txt",
+ * the header says 28 bytes.  Put in front of the real data/a.txt, its
+ * bytes must not be taken for that file's. */
+static void
+test_tar_nul_in_pax_path(void **state)
+{
+	static const char name[] = "bag/data/a.txt\0../../etc/x";
+	struct tbag *b = valid_bag();
+	struct rawtar t = { 0 };
+	struct report r;
+	char *p;
+
+	(void)state;
+	rt_pax(&t, "path", name, sizeof(name) - 1);
+	rt_file(&t, "bag/data/decoy", 14, "evil\n", 5);
+	rt_bag(&t, b);
+	for (int gz = 0; gz < 2; gz++) {
+		p = rt_write(&t, gz ? "paxnul.tar.gz" : "paxnul.tar", gz);
+		expect_invalid(p, NULL, "bag/data/a.txt",
+			"NUL byte inside the pax path record (bag/data/a.txt\\x00../../etc/x)");
+		assert_int_equal(run(p, NULL, &r), CU_EINVALID);
+		assert_int_equal(r.errors, 1);  /* the real data/a.txt checks out */
+		free(p);
+	}
+	free(t.d);
+	tbag_free(b);
+}
+
+static void
+test_tar_nul_in_gnu_long_name(void **state)
+{
+	static const char name[] = "bag/data/sub/b.bin\0.hidden";
+	struct tbag *b = valid_bag();
+	struct rawtar t = { 0 };
+	char *p;
+
+	(void)state;
+	rt_header(&t, "././@LongLink", 13, 'L', sizeof(name));
+	rt_put(&t, name, sizeof(name));
+	rt_file(&t, "bag/data/decoy", 14, "\x01\x02\x04", 3);
+	rt_bag(&t, b);
+	p = rt_write(&t, "longnul.tar", 0);
+	expect_invalid(p, NULL, "bag/data/sub/b.bin",
+		"NUL byte inside the name in the tar header (bag/data/sub/b.bin\\x00.hidden)");
+	free(p);
+	free(t.d);
+	tbag_free(b);
+}
+
+/* Control characters in a plain ustar name, C0 and C1 (U+009B is a
+ * terminal's CSI): refused, and shown escaped. */
+static void
+test_tar_control_characters(void **state)
+{
+	struct tbag *b = valid_bag();
+	struct rawtar t = { 0 };
+	char *p;
+
+	(void)state;
+	rt_file(&t, "bag/data/a\x01" "b", 12, "x", 1);
+	rt_file(&t, "bag/data/c\xc2\x9b" "31m", 16, "x", 1);
+	rt_file(&t, "bag/data/d\xc2\x85" "e", 13, "x", 1);
+	rt_bag(&t, b);
+	p = rt_write(&t, "control.tar", 0);
+	expect_invalid(p, NULL, "bag/data/a\\x01b", "control character in name");
+	expect_invalid(p, NULL, "bag/data/c\\xc2\\x9b31m", "control character in name");
+	expect_invalid(p, NULL, "bag/data/d\\xc2\\x85e", "control character in name");
+	free(p);
+	free(t.d);
+	tbag_free(b);
+}
+
+/* Replaces every occurrence of from by to (the same length) in a file. */
+static void
+patch_file(const char *path, const char *from, const char *to, size_t len, int want)
+{
+	FILE *f = fopen(path, "r+b");
+	char *d;
+	long size;
+	int n = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_non_null(d = malloc((size_t)size));
+	rewind(f);
+	assert_int_equal(fread(d, 1, (size_t)size, f), (size_t)size);
+	for (long i = 0; i + (long)len <= size; i++)
+		if (memcmp(d + i, from, len) == 0) {
+			memcpy(d + i, to, len);
+			n++;
+		}
+	assert_int_equal(n, want);
+	rewind(f);
+	assert_int_equal(fwrite(d, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	free(d);
+}
+
+static void
+test_zip_nul_in_name(void **state)
+{
+	struct tbag *b = valid_bag();
+	struct report r;
+	char *p;
+
+	(void)state;
+	puts_(b, "data/zz.txt_evil", "x", 0);
+	p = write_arc(b, "zipnul.zip", F_ZIP, "");
+	expect_invalid(p, NULL, "data/zz.txt_evil", "not listed");
+	/* the name in the local header and in the central directory */
+	patch_file(p, "data/zz.txt_evil", "data/zz.txt\0evil", 16, 2);
+	expect_invalid(p, NULL, "data/zz.txt",
+		"NUL byte inside the name in the zip central directory (data/zz.txt\\x00evil)");
+	expect_invalid(p, NULL, "data/zz.txt",
+		"NUL byte inside the name in the zip local header (data/zz.txt\\x00evil)");
+	assert_int_equal(run(p, NULL, &r), CU_EINVALID);
+	assert_int_equal(r.errors, 2);  /* the entry itself is not taken */
+	free(p);
+	tbag_free(b);
+}
+
 static int
 setup(void **state)
 {
@@ -824,6 +1084,11 @@ main(void)
 		cmocka_unit_test(test_zip_bomb_ratio_limited),
 		cmocka_unit_test(test_truncated_archive),
 		cmocka_unit_test(test_no_such_path),
+		cmocka_unit_test(test_crafted_tar_valid),
+		cmocka_unit_test(test_tar_nul_in_pax_path),
+		cmocka_unit_test(test_tar_nul_in_gnu_long_name),
+		cmocka_unit_test(test_tar_control_characters),
+		cmocka_unit_test(test_zip_nul_in_name),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
