@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@
 /* The decompressed bytes of one tar entry's headers kept for the raw name
  * checks: libarchive allows 32 special headers of at most 1 MiB each. */
 #define TAP_KEEP_MAX  ((size_t)40 << 20)
+/* A tag file converted to UTF-8 grows at most this many times. */
+#define DECODE_GROWTH 4
 
 enum { ALG_MD5, ALG_SHA1, ALG_SHA256, ALG_SHA512, ALG_N };
 
@@ -88,6 +91,8 @@ struct bag {
 	int is_tar;            /* an archive read as tar (else zip) */
 	char **cut;            /* zip: names libarchive cut at a NUL (refused) */
 	size_t ncut;
+	iconv_t cd;            /* tag files to UTF-8; (iconv_t)-1 for UTF-8 itself */
+	char enc[32];          /* the tag files' encoding, for messages */
 	char top[NAME_MAX_LEN + 16];  /* "TOP/" of an archive's bag, or "" */
 
 	int v10;
@@ -1321,42 +1326,182 @@ each_line(char *text, size_t len, int (*fn)(struct bag *, void *, char *, size_t
 	return 0;
 }
 
-/* Runs each_line over a copy of a tag file's bytes (without a BOM), so the
- * bytes stay intact for the tag manifests. */
-static int
-each_tag_line(const struct entry *e, int (*fn)(struct bag *, void *, char *, size_t),
-	struct bag *b, void *arg)
+/* The number, as each_line counts them, of the line that byte at of text
+ * is on. */
+static size_t
+line_of(const char *text, size_t at)
 {
-	size_t skip = e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-	char *copy = malloc(e->dlen + 1);
-	int error;
+	size_t no = 1;
 
-	if (copy == NULL)
-		return cu_error_set(CU_ERROR, "out of memory");
-	memcpy(copy, e->data, e->dlen + 1);
-	error = each_line(copy + skip, e->dlen - skip, fn, b, arg);
-	free(copy);
-	return error;
+	for (size_t i = 0; i < at; i++)
+		if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == at || text[i + 1] != '\n')))
+			no++;
+	return no;
 }
 
-/* Reports a tag file that is not UTF-8 or holds NUL bytes; 1 if it is. */
-static int
-tag_text_ok(struct bag *b, const struct entry *e)
-{
-	const unsigned char *s = (const unsigned char *)e->data;
-	size_t i = 0;
+/* The characters of a character set name (IANA names and iconv's). */
+#define ENC_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+"
 
-	if (e->dlen >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
-		problem(b, e->name, strcmp(e->name, "bagit.txt") != 0,
-			"starts with a byte order mark");
-	while (i < e->dlen) {
-		long cp = cu_utf8_next(s, e->dlen, &i);
+/* Takes the other tag files' encoding from bagit.txt: UTF-8, or any name
+ * iconv knows, compared without regard to case.  An unknown one is fatal:
+ * nothing else in the bag can be read. */
+static int
+set_encoding(struct bag *b, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(b->enc) || strspn(v, ENC_CHARS) != len) {
+		problem(b, "bagit.txt", 0, "tag file encoding \"%.40s\" is not a character set name", v);
+		b->fatal = 1;
+		return 0;
+	}
+	memcpy(b->enc, v, len + 1);
+	if (b->info)
+		memcpy(b->info->encoding, v, len + 1);
+	if (strcasecmp(v, "UTF-8") == 0 || strcasecmp(v, "UTF8") == 0)
+		return 0;
+	if ((b->cd = iconv_open("UTF-8", v)) == (iconv_t)-1) {
+		if (errno != EINVAL)
+			return cu_error_sys("iconv_open %s", v);
+		problem(b, "bagit.txt", 0, "tag file encoding %s is not known", v);
+		b->fatal = 1;
+	}
+	return 0;
+}
+
+/* UTF-16 and UTF-32 without LE or BE: the byte order mark tells the
+ * order, and without one iconv would guess big-endian.  Its width, or 0. */
+static size_t
+bom_needed(const char *enc)
+{
+	if (strcasecmp(enc, "UTF-16") == 0 || strcasecmp(enc, "UTF16") == 0)
+		return 2;
+	if (strcasecmp(enc, "UTF-32") == 0 || strcasecmp(enc, "UTF32") == 0)
+		return 4;
+	return 0;
+}
+
+/* Converts a tag file to UTF-8 with iconv.  1 with *out, 0 when a byte
+ * sequence is not valid in the encoding (reported with its line), or an
+ * error. */
+static int
+convert(struct bag *b, const struct entry *e, char **out, size_t *outlen)
+{
+	size_t bom = bom_needed(b->enc), inleft = e->dlen, cap = e->dlen * 2 + 16, oleft;
+	char *in = e->data, *buf, *op;
+	const unsigned char *d = (const unsigned char *)e->data;
+
+	if (bom && e->dlen > 0 && !(e->dlen >= bom &&
+	    ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe) ||
+	    (bom == 4 && d[0] == 0 && d[1] == 0 && d[2] == 0xfe && d[3] == 0xff)))) {
+		problem(b, e->name, 0, "line 1: no byte order mark, which %s needs "
+			"(or declare %.6sLE or %.6sBE)", b->enc, b->enc, b->enc);
+		return 0;
+	}
+	if ((buf = malloc(cap + 1)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	iconv(b->cd, NULL, NULL, NULL, NULL);
+	op = buf;
+	oleft = cap;
+	for (;;) {
+		size_t used;
+		char *nb;
+
+		if (iconv(b->cd, &in, &inleft, &op, &oleft) != (size_t)-1 &&
+		    iconv(b->cd, NULL, NULL, &op, &oleft) != (size_t)-1)
+			break;
+		used = (size_t)(op - buf);
+		if (errno == EILSEQ || errno == EINVAL) {
+			problem(b, e->name, 0, "line %zu: not valid %s", line_of(buf, used), b->enc);
+			free(buf);
+			return 0;
+		}
+		if (errno != E2BIG || cap > e->dlen * DECODE_GROWTH + 16) {
+			free(buf);
+			return cu_error_set(CU_ERROR, "%s: iconv from %s: %s", e->name, b->enc,
+				strerror(errno));
+		}
+		cap *= 2;
+		if ((nb = realloc(buf, cap + 1)) == NULL) {
+			free(buf);
+			return cu_error_set(CU_ERROR, "out of memory");
+		}
+		buf = nb;
+		op = buf + used;
+		oleft = cap - used;
+	}
+	*op = '\0';
+	*out = buf;
+	*outlen = (size_t)(op - buf);
+	return 1;
+}
+
+/* A tag file's text as UTF-8, NUL-terminated, without a byte order mark:
+ * bagit.txt as it is (always UTF-8), the others converted from the
+ * encoding bagit.txt declares.  Returns 1 with *out (the caller frees
+ * it), 0 when the file cannot be read as text (reported, with the line),
+ * or an error. */
+static int
+tag_text(struct bag *b, const struct entry *e, char **out, size_t *outlen)
+{
+	int bagit = strcmp(e->name, "bagit.txt") == 0, r;
+	const unsigned char *s;
+	size_t len = 0, i;
+	char *text = NULL;
+
+	*out = NULL;
+	if (bagit || b->cd == (iconv_t)-1) {
+		if ((text = malloc(e->dlen + 1)) == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		memcpy(text, e->data, e->dlen + 1);
+		len = e->dlen;
+	} else if ((r = convert(b, e, &text, &len)) <= 0) {
+		return r;
+	}
+	s = (const unsigned char *)text;
+	i = 0;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		/* a BOM is part of UTF-16 or GB18030; in UTF-8 it is noise */
+		if (bagit || b->cd == (iconv_t)-1)
+			problem(b, e->name, !bagit, "starts with a byte order mark");
+		if (bagit) {
+			free(text);
+			return 0;
+		}
+		i = 3;
+	}
+	for (size_t k = i; k < len; ) {
+		size_t at = k;
+		long cp = cu_utf8_next(s, len, &k);
 		if (cp <= 0) {
-			problem(b, e->name, 0, "not valid UTF-8 (or holds a NUL byte)");
+			problem(b, e->name, 0, "line %zu: %s", line_of(text + i, at - i),
+				cp < 0 ? "not valid UTF-8" : "holds a NUL character");
+			free(text);
 			return 0;
 		}
 	}
+	memmove(text, text + i, len - i + 1);
+	*out = text;
+	*outlen = len - i;
 	return 1;
+}
+
+/* Runs each_line over a tag file's text (tag_text), so the file's bytes
+ * stay intact for the tag manifests.  1 when it was read, 0 when it could
+ * not be (reported), or an error. */
+static int
+each_tag_line(struct bag *b, const struct entry *e,
+	int (*fn)(struct bag *, void *, char *, size_t), void *arg)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = tag_text(b, e, &text, &len)) <= 0)
+		return r;
+	r = each_line(text, len, fn, b, arg);
+	free(text);
+	return r < 0 ? r : 1;
 }
 
 struct bagit_state {
@@ -1389,25 +1534,19 @@ bagit_line(struct bag *b, void *arg, char *line, size_t no)
 				"line 2 is not \"Tag-File-Character-Encoding: ENCODING\"");
 			return 0;
 		}
-		v = line + 29;
-		if (strcasecmp(v, "UTF-8") != 0) {
-			problem(b, "bagit.txt", 0,
-				"tag file encoding %.31s not supported (custos reads UTF-8 tag files)", v);
-			return 0;
-		}
-		if (b->info)
-			snprintf(b->info->encoding, sizeof(b->info->encoding), "%s", v);
+		return set_encoding(b, line + 29);
 	}
 	return 0;
 }
 
-/* bagit.txt: exactly the two lines, no BOM, a supported version. */
+/* bagit.txt: exactly the two lines, UTF-8 without a BOM, a supported
+ * version and an encoding for the other tag files. */
 static int
 check_bagit(struct bag *b)
 {
 	struct entry *e = find(b, "bagit.txt");
 	struct bagit_state st = { 0 };
-	int error;
+	int r;
 
 	b->v10 = 1;
 	if (e == NULL) {
@@ -1416,12 +1555,8 @@ check_bagit(struct bag *b)
 	}
 	if (e->data == NULL)
 		return 0;  /* reported when it was listed */
-	if (!tag_text_ok(b, e))
-		return 0;
-	if (e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0)
-		return 0;
-	if ((error = each_tag_line(e, bagit_line, b, &st)) < 0)
-		return error;
+	if ((r = each_tag_line(b, e, bagit_line, &st)) <= 0)
+		return r;
 	if (st.lines != 2)
 		problem(b, "bagit.txt", 0, "has %d lines, not exactly 2", st.lines);
 	return 0;
@@ -1518,11 +1653,11 @@ check_bag_info(struct bag *b)
 	json_t *ox;
 	int error;
 
-	if (e == NULL || e->data == NULL || !tag_text_ok(b, e))
+	if (e == NULL || e->data == NULL)
 		return 0;
 	if ((st.obj = json_object()) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
-	if ((error = each_tag_line(e, info_line, b, &st)) < 0) {
+	if ((error = each_tag_line(b, e, info_line, &st)) <= 0) {
 		json_decref(st.obj);
 		return error;
 	}
@@ -1681,6 +1816,8 @@ static int
 check_manifests(struct bag *b, unsigned char **blocks)
 {
 	int error = 0, npayload = 0;
+	char *text;
+	size_t len;
 
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < b->n; i++) {
@@ -1699,19 +1836,28 @@ check_manifests(struct bag *b, unsigned char **blocks)
 				npayload++;
 				b->manifest[st.alg] = 1;
 			}
-			if (e->data == NULL || !tag_text_ok(b, e))
+			if (e->data == NULL)
 				continue;
+			if ((error = tag_text(b, e, &text, &len)) <= 0) {
+				if (error < 0)
+					return error;
+				continue;
+			}
 			if (!tag) {
 				/* at most one digest per line */
 				size_t lines = 1;
-				for (size_t k = 0; k < e->dlen; k++)
-					lines += e->data[k] == '\n' || e->data[k] == '\r';
-				if ((st.digests = malloc(lines * algs[st.alg].len)) == NULL)
+				for (size_t k = 0; k < len; k++)
+					lines += text[k] == '\n' || text[k] == '\r';
+				if ((st.digests = malloc(lines * algs[st.alg].len)) == NULL) {
+					free(text);
 					return cu_error_set(CU_ERROR, "out of memory");
+				}
 				st.capdig = lines;
 				blocks[st.alg] = st.digests;
 			}
-			if ((error = each_tag_line(e, manifest_line, b, &st)) < 0)
+			error = each_line(text, len, manifest_line, b, &st);
+			free(text);
+			if (error < 0)
 				return error;
 		}
 	if (npayload == 0)
@@ -2013,7 +2159,7 @@ cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	void *payload, cu_bag_info *info, const cu_bag_sink *sink)
 {
 	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info,
-		.sink = sink };
+		.sink = sink, .cd = (iconv_t)-1 };
 	unsigned char *blocks[ALG_N] = { 0 }, *buf = NULL;
 	struct hasher h = { { 0 } };
 	struct stat st;
@@ -2047,6 +2193,8 @@ cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 		goto done;
 	if ((error = check_bagit(&b)) < 0)
 		goto done;
+	if (b.fatal)
+		goto verdict;  /* the other tag files cannot be read */
 	if ((error = check_bag_info(&b)) < 0)
 		goto done;
 	if (find(&b, "fetch.txt") != NULL)
@@ -2095,5 +2243,7 @@ done:
 	for (size_t i = 0; i < b.ncut; i++)
 		free(b.cut[i]);
 	free(b.cut);
+	if (b.cd != (iconv_t)-1)
+		iconv_close(b.cd);
 	return error;
 }

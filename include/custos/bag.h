@@ -6,6 +6,9 @@
  * filters only) and never extracted: tag files are read into memory, payload
  * files are streamed once through the digests.  Every problem found is
  * reported through a callback, so a caller can show all of them at once.
+ *
+ * Tag files other than bagit.txt are read in the encoding bagit.txt declares
+ * (any that iconv knows) and converted to UTF-8; entry names must be UTF-8.
  */
 #ifndef CUSTOS_BAG_H
 #define CUSTOS_BAG_H
@@ -28,10 +31,10 @@ cu_bag_limits cu_bag_limits_default(void);
 /* What a validation learnt about the bag (filled as far as it got). */
 typedef struct cu_bag_info {
 	char version[16];          /* BagIt-Version, e.g. "1.0" */
-	char encoding[32];         /* Tag-File-Character-Encoding */
+	char encoding[32];         /* Tag-File-Character-Encoding, as declared */
 	uint64_t payload_files;    /* files under data/ */
 	uint64_t payload_bytes;    /* their bytes */
-	json_t *bag_info;          /* labels -> array of values, from bag-info.txt */
+	json_t *bag_info;          /* labels -> array of values (UTF-8), from bag-info.txt */
 } cu_bag_info;
 
 /* Releases what info holds and zeroes it (safe on a zeroed info). */

@@ -13,6 +13,8 @@ help(void)
 	printf("usage: custos bag validate PATH...\n\n"
 		"Checks BagIt bags (RFC 8493): folders, or one bag in a .tar, .tar.gz,\n"
 		".tar.xz, .tar.zst or .zip file.  Nothing is extracted or archived.\n"
+		"Tag files are read in the encoding bagit.txt declares (UTF-8, GB18030,\n"
+		"GBK, Big5, UTF-16 and any other iconv knows).\n"
 		"Each problem is printed on its own line, \"PATH[: FILE]: message\";\n"
 		"warnings go to standard error.  Exit 0 when every bag is complete and\n"
 		"valid, 1 when any is not, 2 for a usage or system error.\n");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Case files with hostile names: a NUL in a raw tar header, control characters.
+# Case files in the encodings agencies write and with hostile names: tag
+# files in GB18030 and UTF-16, names with a NUL in a raw tar header.
 #   bash tests/e2e/bagenc.sh ./custos
 set -u
 CUSTOS=$(realpath "${1:-./custos}")
@@ -8,6 +9,24 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/custos-bagenc.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 c() { "$CUSTOS" "$@"; }
+
+# mkbag DIR ENC: a case bag whose tag files other than bagit.txt are in ENC
+mkbag() {
+	local d=$1 enc=$2
+	rm -rf "$d"
+	mkdir -p "$d/data/申请材料"
+	echo "工伤认定申请表" > "$d/data/申请材料/申请表.txt"
+	echo "id scan" > "$d/data/scan.txt"
+	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: %s\n' "$enc" > "$d/bagit.txt"
+	(cd "$d" && find data -type f | LC_ALL=C sort | while read -r f; do
+		printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done |
+		iconv -f UTF-8 -t "$enc" > manifest-sha256.txt)
+	printf 'External-Identifier: CASE-2026-0101\nCase-Type: work_injury_determination\nTitle: 工伤认定·张三\nSource-Organization: 北京市社会保险事业管理中心\nPayload-Oxum: %s.2\n' \
+		"$(cat "$d/data/申请材料/申请表.txt" "$d/data/scan.txt" | wc -c)" |
+		iconv -f UTF-8 -t "$enc" > "$d/bag-info.txt"
+	(cd "$d" && sha256sum bagit.txt bag-info.txt manifest-sha256.txt |
+		iconv -f UTF-8 -t "$enc" > tagmanifest-sha256.txt)
+}
 
 # put FILE OFFSET FORMAT: writes printf FORMAT's bytes into FILE at OFFSET
 put() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
@@ -33,6 +52,39 @@ mkhdr() {
 	cat "$h" >> "$out"
 }
 pad() { local s; s=$(wc -c < "$1"); head -c $(( (512 - s % 512) % 512 )) /dev/zero >> "$1"; }
+
+echo "== tag files in GB18030"
+B=$T/gb
+mkbag "$B" GB18030
+check "bag-info.txt really is not UTF-8" test -n "$(iconv -f UTF-8 -t UTF-8 < "$B/bag-info.txt" 2>&1 >/dev/null)"
+expect_status "a GB18030 bag folder: exit 0" 0 c bag validate "$B"
+expect_eq "nothing printed" "$(cat "$T/out" "$T/err")" ""
+tar -C "$T" -czf "$T/gb.tar.gz" gb
+expect_status "the same bag as .tar.gz: exit 0" 0 c bag validate "$T/gb.tar.gz"
+A=$T/archive
+c -A "$A" init --fonds SI01 >/dev/null
+expect_status "ingested as a case" 0 c -A "$A" ingest "$T/gb.tar.gz"
+expect_match "its title reads as UTF-8" "$(c -A "$A" search --type case)" "	工伤认定·张三$"
+expect_match "found by a word of it" "$(c -A "$A" search --text 工伤认定 | cut -f1)" "^SI01-YW·2026-"
+
+echo "== tag files in UTF-16 and GBK"
+mkbag "$T/u16" UTF-16
+expect_status "a UTF-16 bag (with byte order marks): exit 0" 0 c bag validate "$T/u16"
+mkbag "$T/gbk" GBK
+expect_status "a GBK bag: exit 0" 0 c bag validate "$T/gbk"
+sed -i 's/UTF-16$/utf-16/' "$T/u16/bagit.txt"
+expect_status "the encoding's name in lower case" 1 c bag validate "$T/u16"
+expect_eq "(only the tag manifest's checksum of bagit.txt differs)" "$(cat "$T/out")" \
+	"$T/u16: bagit.txt: sha256 checksum does not match tagmanifest-sha256.txt"
+
+echo "== refused, each with the reason"
+printf 'Note: \x81\x20\n' >> "$B/bag-info.txt"
+expect_status "a byte sequence not valid in GB18030: exit 1" 1 c bag validate "$B"
+expect_match "names the file and the line" "$(cat "$T/out")" "^$B: bag-info.txt: line 6: not valid GB18030$"
+mkbag "$B" GB18030
+printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: X-KLINGON\n' > "$B/bagit.txt"
+expect_status "an unknown encoding: exit 1" 1 c bag validate "$B"
+expect_eq "one line naming it" "$(cat "$T/out")" "$B: bagit.txt: tag file encoding X-KLINGON is not known"
 
 echo "== names with a NUL in a raw tar header"
 G=$T/g

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,7 +257,9 @@ write_arc(struct tbag *b, const char *name, enum fmt fmt, const char *prefix)
 			archive_entry_set_filetype(e, AE_IFREG);
 			archive_entry_set_size(e, (la_int64_t)f->len);
 		}
-		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+		/* in the C locale a name that is not ASCII is written as its
+		 * bytes, with a warning, as custos reads names in that locale */
+		assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
 		if (f->kind == K_FILE && f->len > 0)
 			assert_int_equal(archive_write_data(a, f->data, f->len), (la_ssize_t)f->len);
 		archive_entry_free(e);
@@ -785,6 +788,283 @@ test_no_such_path(void **state)
 	free(p);
 }
 
+/* ---- tag files in other encodings --------------------------------------- */
+
+/* text (UTF-8) in the encoding enc, converted with iconv; *len set. */
+static char *
+encode(const char *enc, const char *text, size_t *len)
+{
+	iconv_t cd = iconv_open(enc, "UTF-8");
+	size_t inleft = strlen(text), cap = inleft * 4 + 16, oleft = cap;
+	char *out = malloc(cap), *op = out, *in = (char *)text;
+
+	assert_true(cd != (iconv_t)-1);
+	assert_non_null(out);
+	assert_true(iconv(cd, &in, &inleft, &op, &oleft) != (size_t)-1);
+	assert_true(iconv(cd, NULL, NULL, &op, &oleft) != (size_t)-1);
+	iconv_close(cd);
+	*len = cap - oleft;
+	return out;
+}
+
+/* Rewrites the tag file name (UTF-8 so far) in the encoding enc. */
+static void
+reencode(struct tbag *b, const char *name, const char *enc)
+{
+	struct file *f = lookup(b, name);
+	size_t len;
+	char *d;
+
+	assert_non_null(f);
+	d = encode(enc, f->data, &len);
+	put(b, name, d, len, 1);
+	free(d);
+}
+
+/* A valid bag with a payload file called payload_name whose tag files
+ * other than bagit.txt are written in enc (bagit.txt says so), with
+ * Source-Organization set to org in bag-info.txt. */
+static struct tbag *
+encoded_bag(const char *enc, const char *payload_name, const char *org)
+{
+	struct tbag *b = calloc(1, sizeof(*b));
+	char bagit[128], *info;
+
+	assert_non_null(b);
+	puts_(b, payload_name, "参保登记\n", 0);
+	puts_(b, "data/a.txt", "hello\n", 0);
+	tags(b);
+	snprintf(bagit, sizeof(bagit), "BagIt-Version: 1.0\nTag-File-Character-Encoding: %s\n", enc);
+	puts_(b, "bagit.txt", bagit, 1);
+	info = cu_asprintf("Source-Organization: %s\nExternal-Description: %s\n  %s\n"
+		"Payload-Oxum: %zu.2\n", org, org, payload_name, strlen("参保登记\n") + 6);
+	assert_non_null(info);
+	puts_(b, "bag-info.txt", info, 1);
+	free(info);
+	reencode(b, "bag-info.txt", enc);
+	reencode(b, "manifest-md5.txt", enc);
+	reencode(b, "manifest-sha256.txt", enc);
+	reencode(b, "manifest-sha512.txt", enc);
+	tagmanifest(b);
+	reencode(b, "tagmanifest-sha256.txt", enc);
+	return b;
+}
+
+/* Validates path, expecting a valid bag whose bag-info.txt came out as
+ * the UTF-8 values given. */
+static void
+expect_info(const char *path, const char *enc, const char *org, const char *payload_name)
+{
+	cu_bag_info info = { 0 };
+	struct report r;
+	char *desc;
+	json_t *v;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = cu_bag_validate(path, NULL, collect, &r, &info);
+	if (rc != 0 || r.n != 0) {
+		show(&r);
+		fail_msg("%s: expected a valid bag without warnings, got %d (%s)", path, rc,
+			cu_error_last());
+	}
+	assert_string_equal(info.encoding, enc);
+	assert_int_equal(info.payload_files, 2);
+	v = json_object_get(info.bag_info, "Source-Organization");
+	assert_string_equal(json_string_value(json_array_get(v, 0)), org);
+	desc = cu_asprintf("%s %s", org, payload_name);
+	assert_non_null(desc);
+	v = json_object_get(info.bag_info, "External-Description");
+	assert_string_equal(json_string_value(json_array_get(v, 0)), desc);
+	free(desc);
+	cu_bag_info_clear(&info);
+}
+
+static void
+test_gb18030_tag_files(void **state)
+{
+	const char *org = "北京市社会保险事业管理中心", *pn = "data/申请表·王𠀀.txt";
+	struct tbag *b = encoded_bag("GB18030", pn, org);
+	struct file *f;
+	char *p;
+
+	(void)state;
+	/* the files really are GB18030, not UTF-8 */
+	assert_non_null(f = lookup(b, "bag-info.txt"));
+	assert_null(strstr(f->data, "北京"));
+	assert_non_null(f = lookup(b, "manifest-sha256.txt"));
+	assert_null(strstr(f->data, "申请表"));
+	p = write_dir(b, "gb18030");
+	expect_info(p, "GB18030", org, pn);
+	free(p);
+	p = write_arc(b, "gb18030.tar.gz", F_TGZ, "bag/");
+	expect_info(p, "GB18030", org, pn);
+	free(p);
+	p = write_arc(b, "gb18030.zip", F_ZIP, "");
+	expect_info(p, "GB18030", org, pn);
+	free(p);
+	/* the name of the encoding in any case */
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: gb18030\n", 1);
+	tagmanifest(b);
+	reencode(b, "tagmanifest-sha256.txt", "GB18030");
+	p = write_dir(b, "gb18030-lower");
+	expect_info(p, "gb18030", org, pn);
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_legacy_encodings(void **state)
+{
+	static const struct {
+		const char *enc, *payload, *org;
+	} cases[] = {
+		{ "GBK", "data/申请表.txt", "北京市社会保险事业管理中心" },
+		{ "GB2312", "data/申请表.txt", "上海市社会保险事业管理中心" },
+		{ "Big5", "data/申請表.txt", "臺北市勞工保險局" },
+		{ "ISO-8859-1", "data/Müller.txt", "Caisse de sécurité sociale" },
+		{ "windows-1252", "data/Größe.txt", "Sozialversicherung – Süd" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct tbag *b = encoded_bag(cases[i].enc, cases[i].payload, cases[i].org);
+		char *p = write_arc(b, "legacy.tar", F_TAR, "bag/");
+		expect_info(p, cases[i].enc, cases[i].org, cases[i].payload);
+		free(p);
+		tbag_free(b);
+	}
+}
+
+static void
+test_utf16_tag_files(void **state)
+{
+	const char *org = "社会保险基金管理中心", *pn = "data/申请表.txt";
+	struct tbag *b = encoded_bag("UTF-16", pn, org);
+	struct file *f;
+	char *p, *bom;
+
+	(void)state;
+	assert_non_null(f = lookup(b, "bag-info.txt"));
+	assert_true(f->len > 2 && (unsigned char)f->data[0] == 0xff && (unsigned char)f->data[1] == 0xfe);
+	p = write_dir(b, "utf16");
+	expect_info(p, "UTF-16", org, pn);
+	free(p);
+	p = write_arc(b, "utf16.tar", F_TAR, "bag/");
+	expect_info(p, "UTF-16", org, pn);
+	free(p);
+	tbag_free(b);
+
+	/* UTF-16LE as Windows writes it, with a byte order mark */
+	b = encoded_bag("UTF-8", pn, org);
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16LE\n", 1);
+	assert_non_null(f = lookup(b, "bag-info.txt"));
+	assert_non_null(bom = cu_asprintf("\xef\xbb\xbf%s", f->data));
+	puts_(b, "bag-info.txt", bom, 1);
+	free(bom);
+	reencode(b, "bag-info.txt", "UTF-16LE");
+	reencode(b, "manifest-md5.txt", "UTF-16LE");
+	reencode(b, "manifest-sha256.txt", "UTF-16LE");
+	reencode(b, "manifest-sha512.txt", "UTF-16LE");
+	tagmanifest(b);
+	reencode(b, "tagmanifest-sha256.txt", "UTF-16LE");
+	p = write_dir(b, "utf16le");
+	expect_info(p, "UTF-16LE", org, pn);
+	free(p);
+
+	/* declared UTF-16 without a byte order mark: the order is unknown */
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16\n", 1);
+	assert_non_null(f = lookup(b, "manifest-md5.txt"));
+	assert_non_null(bom = malloc(f->len));
+	memcpy(bom, f->data + 2, f->len - 2);
+	put(b, "manifest-md5.txt", bom, f->len - 2, 1);
+	free(bom);
+	p = write_dir(b, "utf16-nobom");
+	expect_invalid(p, NULL, "manifest-md5.txt", "line 1: no byte order mark, which UTF-16 needs");
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_invalid_in_declared_encoding(void **state)
+{
+	struct tbag *b = encoded_bag("GB18030", "data/申请表.txt", "北京");
+	struct file *f;
+	struct report r;
+	char *text, *p;
+	size_t len;
+
+	(void)state;
+	/* line 3 of bag-info.txt gets a lead byte without its trail byte */
+	assert_non_null(f = lookup(b, "bag-info.txt"));
+	text = malloc(f->len + 8);
+	assert_non_null(text);
+	len = (size_t)(strstr(f->data, "Payload-Oxum") - f->data);
+	memcpy(text, f->data, len);
+	memcpy(text + len, "X: \x81\x20\n", 6);
+	memcpy(text + len + 6, f->data + len, f->len - len);
+	put(b, "bag-info.txt", text, f->len + 6, 1);
+	free(text);
+	tagmanifest(b);
+	reencode(b, "tagmanifest-sha256.txt", "GB18030");
+	p = write_arc(b, "badgb.tar", F_TAR, "bag/");
+	expect_invalid(p, NULL, "bag-info.txt", "line 4: not valid GB18030");
+	assert_int_equal(run(p, NULL, &r), CU_EINVALID);
+	assert_int_equal(r.errors, 1);
+	free(p);
+	tbag_free(b);
+
+	/* UTF-8 declared: the line is named too */
+	b = valid_bag();
+	puts_(b, "bag-info.txt", "External-Identifier: CASE-1\nSource: caf\xe9\nPayload-Oxum: 9.2\n", 1);
+	tagmanifest(b);
+	p = write_dir(b, "badutf8");
+	expect_invalid(p, NULL, "bag-info.txt", "line 2: not valid UTF-8");
+	free(p);
+	puts_(b, "bag-info.txt", "External-Identifier: CASE-1\nPayload-Oxum: 9.2\n", 1);
+	put(b, "manifest-md5.txt", "0\0", 2, 1);
+	tagmanifest(b);
+	p = write_dir(b, "nulmanifest");
+	expect_invalid(p, NULL, "manifest-md5.txt", "line 1: holds a NUL character");
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_unknown_encoding(void **state)
+{
+	struct tbag *b = valid_bag();
+	cu_bag_info info = { 0 };
+	struct report r;
+	char *p;
+
+	(void)state;
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: KLINGON-8\n", 1);
+	tagmanifest(b);
+	p = write_dir(b, "klingon");
+	expect_invalid(p, NULL, "bagit.txt", "tag file encoding KLINGON-8 is not known");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(cu_bag_validate(p, NULL, collect, &r, &info), CU_EINVALID);
+	assert_int_equal(r.n, 1);  /* nothing else can be read */
+	assert_string_equal(info.encoding, "KLINGON-8");
+	cu_bag_info_clear(&info);
+	free(p);
+	/* iconv's suffixes would silently drop or transliterate bytes */
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8//IGNORE\n", 1);
+	tagmanifest(b);
+	p = write_dir(b, "ignore");
+	expect_invalid(p, NULL, "bagit.txt", "\"UTF-8//IGNORE\" is not a character set name");
+	free(p);
+	/* bagit.txt itself is always UTF-8 */
+	puts_(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: GB18030\n", 1);
+	put(b, "bagit.txt", "BagIt-Version: 1.0\nTag-File-Character-Encoding: \xb1\xb1\n", 50, 1);
+	tagmanifest(b);
+	p = write_dir(b, "bagitgb");
+	expect_invalid(p, NULL, "bagit.txt", "line 2: not valid UTF-8");
+	free(p);
+	tbag_free(b);
+}
+
 /* ---- names as the headers write them ------------------------------------ */
 
 struct rawtar {
@@ -1084,6 +1364,11 @@ main(void)
 		cmocka_unit_test(test_zip_bomb_ratio_limited),
 		cmocka_unit_test(test_truncated_archive),
 		cmocka_unit_test(test_no_such_path),
+		cmocka_unit_test(test_gb18030_tag_files),
+		cmocka_unit_test(test_legacy_encodings),
+		cmocka_unit_test(test_utf16_tag_files),
+		cmocka_unit_test(test_invalid_in_declared_encoding),
+		cmocka_unit_test(test_unknown_encoding),
 		cmocka_unit_test(test_crafted_tar_valid),
 		cmocka_unit_test(test_tar_nul_in_pax_path),
 		cmocka_unit_test(test_tar_nul_in_gnu_long_name),
