@@ -11,6 +11,8 @@ PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
            libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps
+# Unicode normalisation and case folding of names in case files
+DEB_PKGS += libunistring-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -19,6 +21,8 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 LDLIBS  += $(PKG_LIBS)
+# libunistring has no pkg-config file on Debian 12
+LDLIBS  += -lunistring
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard src/*.c))

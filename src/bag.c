@@ -15,6 +15,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 #include "custos/bag.h"
 #include "custos/error.h"
@@ -59,6 +61,8 @@ alg_md(int a)
 
 struct entry {
 	char *name;                  /* bag-relative once the top folder is known */
+	char *nfc;                   /* name in Unicode NFC */
+	char *fold;                  /* name case-folded (full folding, then NFC) */
 	uint64_t ord;                /* archive entries: its place in the archive */
 	uint64_t size;               /* from the header or lstat */
 	char *data;                  /* a tag file's bytes (NUL-terminated), else NULL */
@@ -87,6 +91,7 @@ struct bag {
 
 	struct entry *e;
 	size_t n, cap;
+	struct entry **by_nfc; /* entries sorted by their NFC names */
 	int has_data_dir;
 	int is_tar;            /* an archive read as tar (else zip) */
 	char **cut;            /* zip: names libarchive cut at a NUL (refused) */
@@ -177,6 +182,7 @@ cu_bag_limits_default(void)
 		.max_file_bytes = (uint64_t)4 << 30,
 		.max_bag_bytes = (uint64_t)16 << 30,
 		.max_ratio = 200,
+		.strict_names = 0,
 	};
 	return l;
 }
@@ -1261,24 +1267,117 @@ none:
 	b->fatal = 1;
 }
 
+/* ---- name collisions --------------------------------------------------- */
+
+/* A new NUL-terminated copy of the UTF-8 name s in Unicode NFC, or fully
+ * case-folded and then in NFC when fold is set; NULL when out of memory
+ * (message set). */
+static char *
+uni_key(const char *s, int fold)
+{
+	size_t n = strlen(s) + 1, len = 0, i;
+	uint8_t *r;
+
+	for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == n) {  /* ASCII: NFC already, and folding is lower case */
+		char *c = strdup(s);
+		if (c == NULL)
+			cu_error_set(CU_ERROR, "out of memory");
+		for (i = 0; c != NULL && fold && c[i]; i++)
+			if (c[i] >= 'A' && c[i] <= 'Z')
+				c[i] = (char)(c[i] - 'A' + 'a');
+		return c;
+	}
+	/* the final NUL goes through too, so the result ends with one */
+	r = fold ? u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len) :
+		u8_normalize(UNINORM_NFC, (const uint8_t *)s, n, NULL, &len);
+	if (r == NULL) {
+		cu_error_set(CU_ERROR, "libunistring: %s", strerror(errno));
+		return NULL;
+	}
+	if (len == 0 || r[len - 1] != '\0' || memchr(r, '\0', len) != r + len - 1) {
+		free(r);
+		cu_error_set(CU_ERROR, "libunistring: unexpected result");
+		return NULL;
+	}
+	return (char *)r;
+}
+
+static int
+nfc_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c = strcmp(x->nfc, y->nfc);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
 static int
 fold_cmp(const void *a, const void *b)
 {
 	const struct entry *x = *(const struct entry *const *)a;
 	const struct entry *y = *(const struct entry *const *)b;
-	int c = strcasecmp(x->name, y->name);
+	int c = strcmp(x->fold, y->fold);
 
-	/* ties in byte order, so each pair is warned about once */
+	/* then NFC, so names equal in NFC sit together, then bytes, so
+	 * each pair is reported once */
+	if (c == 0)
+		c = strcmp(x->nfc, y->nfc);
 	return c != 0 ? c : strcmp(x->name, y->name);
 }
 
-/* Byte-identical names are an error (one would shadow the other); names
- * that differ only by ASCII case collide on case-insensitive file
- * systems, a warning. */
-static int
-check_duplicates(struct bag *b)
+/* The first of v[0..n) (sorted by that key) whose NFC name, or folded
+ * name, is not less than key. */
+static size_t
+lower_bound(struct entry *const *v, size_t n, const char *key, int fold)
 {
-	struct entry **v;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(fold ? v[mid]->fold : v[mid]->nfc, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* *out gets an entry of v (sorted by that key) whose key starts with
+ * "key/", or NULL: a file whose name is also a folder's.  0 or an error. */
+static int
+under(struct entry *const *v, size_t n, const char *key, int fold, const struct entry **out)
+{
+	size_t kl = strlen(key), i;
+	char *dir = malloc(kl + 2);
+	const char *k;
+
+	*out = NULL;
+	if (dir == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(dir, key, kl);
+	memcpy(dir + kl, "/", 2);
+	i = lower_bound(v, n, dir, fold);
+	k = i < n ? (fold ? v[i]->fold : v[i]->nfc) : NULL;
+	free(dir);
+	if (k != NULL && strncmp(k, key, kl) == 0 && k[kl] == '/')
+		*out = v[i];
+	return 0;
+}
+
+/* Names that would land on the same file when the bag is unpacked.
+ * Byte-identical names, names equal in Unicode NFC (one written
+ * precomposed, one decomposed), and a file whose name is also a folder's
+ * are errors: one would shadow the other.  Names equal only after full
+ * case folding ("Straße" and "STRASSE") collide on case-insensitive file
+ * systems: a warning, or an error with strict_names. */
+static int
+check_names(struct bag *b)
+{
+	int strict = b->lim.strict_names != 0, error = 0;
+	struct entry **v = NULL;
 
 	for (size_t i = 1; i < b->n; i++)
 		if (strcmp(b->e[i - 1].name, b->e[i].name) == 0) {
@@ -1286,18 +1385,68 @@ check_duplicates(struct bag *b)
 			b->e[i].unread = 1;
 			b->e[i].hashed = 1;
 		}
-	if (b->n < 2)
+	if (b->n == 0)
 		return 0;
+	for (size_t i = 0; i < b->n; i++)
+		if ((b->e[i].nfc = uni_key(b->e[i].name, 0)) == NULL ||
+		    (b->e[i].fold = uni_key(b->e[i].name, 1)) == NULL)
+			return CU_ERROR;
+	if ((b->by_nfc = malloc(b->n * sizeof(*b->by_nfc))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
 	if ((v = malloc(b->n * sizeof(*v))) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	for (size_t i = 0; i < b->n; i++)
-		v[i] = &b->e[i];
+		b->by_nfc[i] = v[i] = &b->e[i];
+	qsort(b->by_nfc, b->n, sizeof(*v), nfc_cmp);
 	qsort(v, b->n, sizeof(*v), fold_cmp);
-	for (size_t i = 1; i < b->n; i++)
-		if (strcasecmp(v[i - 1]->name, v[i]->name) == 0 &&
-		    strcmp(v[i - 1]->name, v[i]->name) != 0)
-			problem(b, v[i]->name, 1, "differs only by case from %s", v[i - 1]->name);
+	for (size_t i = 1; i < b->n; i++) {
+		const struct entry *p = v[i - 1], *e = v[i];
+		if (strcmp(p->fold, e->fold) != 0 || strcmp(p->name, e->name) == 0)
+			continue;
+		if (strcmp(p->nfc, e->nfc) == 0)
+			problem(b, e->name, 0, "duplicate entry name: the same as %s "
+				"after Unicode normalisation (NFC)", p->name);
+		else
+			problem(b, e->name, !strict, "differs only by case from %s", p->name);
+	}
+	for (size_t i = 0; i < b->n && error == 0; i++) {
+		const struct entry *e = b->by_nfc[i], *d;
+		if (i > 0 && strcmp(b->by_nfc[i - 1]->name, e->name) == 0)
+			continue;
+		if ((error = under(b->by_nfc, b->n, e->nfc, 0, &d)) < 0)
+			break;
+		if (d != NULL) {
+			problem(b, e->name, 0, "a file, and also a folder holding %s", d->name);
+			continue;
+		}
+		if ((error = under(v, b->n, e->fold, 1, &d)) == 0 && d != NULL)
+			problem(b, e->name, !strict, "differs only by case from the folder holding %s",
+				d->name);
+	}
 	free(v);
+	return error;
+}
+
+/* The entry a manifest line names: the one of the same bytes, or else the
+ * one whose name is the same in NFC (*renorm set).  0 with *out (NULL if
+ * none), or an error. */
+static int
+find_listed(struct bag *b, const char *path, struct entry **out, int *renorm)
+{
+	char *key;
+	size_t i;
+
+	*renorm = 0;
+	if ((*out = find(b, path)) != NULL || b->by_nfc == NULL)
+		return 0;
+	if ((key = uni_key(path, 0)) == NULL)
+		return CU_ERROR;
+	i = lower_bound(b->by_nfc, b->n, key, 0);
+	if (i < b->n && strcmp(b->by_nfc[i]->nfc, key) == 0) {
+		*out = b->by_nfc[i];
+		*renorm = 1;
+	}
+	free(key);
 	return 0;
 }
 
@@ -1732,6 +1881,7 @@ manifest_line(struct bag *b, void *arg, char *line, size_t no)
 	char *path;
 	const char *why;
 	struct entry *e;
+	int error, renorm;
 
 	if (line[0] == '\0')
 		return 0;
@@ -1770,10 +1920,15 @@ manifest_line(struct bag *b, void *arg, char *line, size_t no)
 			return 0;
 		}
 	}
-	if ((e = find(b, path)) == NULL) {
+	if ((error = find_listed(b, path, &e, &renorm)) < 0)
+		return error;
+	if (e == NULL) {
 		problem(b, path, 0, "listed in %s but missing", st->file);
 		return 0;
 	}
+	if (renorm)
+		problem(b, e->name, 1, "listed in %s under another Unicode normalisation "
+			"of its name (the same in NFC)", st->file);
 	if (st->tag) {
 		if (e->data == NULL)
 			return 0;  /* too large: reported when listed */
@@ -2189,7 +2344,7 @@ cu_bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	strip_top(&b);
 	if (b.fatal)
 		goto verdict;
-	if ((error = check_duplicates(&b)) < 0)
+	if ((error = check_names(&b)) < 0)
 		goto done;
 	if ((error = check_bagit(&b)) < 0)
 		goto done;
@@ -2237,9 +2392,12 @@ done:
 		free(blocks[a]);
 	for (size_t i = 0; i < b.n; i++) {
 		free(b.e[i].name);
+		free(b.e[i].nfc);
+		free(b.e[i].fold);
 		free(b.e[i].data);
 	}
 	free(b.e);
+	free(b.by_nfc);
 	for (size_t i = 0; i < b.ncut; i++)
 		free(b.cut[i]);
 	free(b.cut);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Case files in the encodings agencies write and with hostile names: tag
-# files in GB18030 and UTF-16, names with a NUL in a raw tar header.
+# files in GB18030 and UTF-16, names equal after Unicode normalisation or
+# case folding, names with a NUL in a raw tar header.
 #   bash tests/e2e/bagenc.sh ./custos
 set -u
 CUSTOS=$(realpath "${1:-./custos}")
@@ -85,6 +86,29 @@ mkbag "$B" GB18030
 printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: X-KLINGON\n' > "$B/bagit.txt"
 expect_status "an unknown encoding: exit 1" 1 c bag validate "$B"
 expect_eq "one line naming it" "$(cat "$T/out")" "$B: bagit.txt: tag file encoding X-KLINGON is not known"
+
+echo "== Unicode names"
+N=$T/names
+mkdir -p "$N/data"
+printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$N/bagit.txt"
+echo a > "$N/data/Stra"$'\xc3\x9f'"e.txt"                 # Straße
+echo b > "$N/data/STRASSE.txt"
+(cd "$N" && sha256sum data/* > manifest-sha256.txt)
+expect_status "names equal after case folding: exit 0" 0 c bag validate "$N"
+expect_match "a warning on stderr" "$(cat "$T/err")" "^warning: $N: data/Straße.txt: differs only by case from data/STRASSE.txt$"
+expect_status "with --strict-names: exit 1" 1 c bag validate --strict-names "$N"
+expect_match "the same line, as an error" "$(cat "$T/out")" "^$N: data/Straße.txt: differs only by case from data/STRASSE.txt$"
+rm "$N/data/STRASSE.txt"
+echo c > "$N/data/caf"$'\xc3\xa9'                         # é precomposed
+echo d > "$N/data/cafe"$'\xcc\x81'                        # e + combining acute
+(cd "$N" && sha256sum data/* > manifest-sha256.txt)
+expect_status "names equal in NFC: exit 1" 1 c bag validate "$N"
+expect_match "a duplicate" "$(cat "$T/out")" "data/caf"$'\xc3\xa9'": duplicate entry name: the same as data/cafe"$'\xcc\x81'" after Unicode normalisation \(NFC\)$"
+rm "$N/data/cafe"$'\xcc\x81'
+(cd "$N" && sha256sum data/* | sed 's/caf\xc3\xa9$/cafe\xcc\x81/' > manifest-sha256.txt)
+check "the manifest lists the decomposed form" grep -q $'cafe\xcc\x81' "$N/manifest-sha256.txt"
+expect_status "a manifest in another normalisation still matches: exit 0" 0 c bag validate "$N"
+expect_match "with a warning" "$(cat "$T/err")" "listed in manifest-sha256.txt under another Unicode normalisation of its name"
 
 echo "== names with a NUL in a raw tar header"
 G=$T/g

@@ -1065,6 +1065,128 @@ test_unknown_encoding(void **state)
 	tbag_free(b);
 }
 
+/* ---- Unicode names -------------------------------------------------------- */
+
+static void
+test_nfc_duplicates(void **state)
+{
+	struct tbag *b = calloc(1, sizeof(*b));
+	struct report r;
+	char *p;
+
+	(void)state;
+	assert_non_null(b);
+	puts_(b, "data/caf\xc3\xa9.txt", "precomposed", 0);    /* é */
+	puts_(b, "data/cafe\xcc\x81.txt", "decomposed", 0);    /* e + U+0301 */
+	tags(b);
+	tagmanifest(b);
+	p = write_dir(b, "nfc");
+	expect_invalid(p, NULL, "data/caf\xc3\xa9.txt",
+		"duplicate entry name: the same as data/cafe\xcc\x81.txt after Unicode normalisation (NFC)");
+	assert_int_equal(run(p, NULL, &r), CU_EINVALID);
+	assert_int_equal(r.errors, 1);
+	free(p);
+	p = write_arc(b, "nfc.tar", F_TAR, "bag/");
+	expect_invalid(p, NULL, "data/caf\xc3\xa9.txt", "after Unicode normalisation (NFC)");
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_case_folding(void **state)
+{
+	struct tbag *b = calloc(1, sizeof(*b));
+	cu_bag_limits lim = cu_bag_limits_default();
+	struct report r;
+	char *p;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(lim.strict_names, 0);
+	puts_(b, "data/Stra\xc3\x9f" "e.txt", "sharp s", 0);   /* Straße */
+	puts_(b, "data/STRASSE.txt", "capitals", 0);
+	puts_(b, "data/\xc3\x84mter.txt", "A umlaut", 0);       /* Ämter */
+	puts_(b, "data/\xc3\xa4mter.txt", "a umlaut", 0);       /* ämter */
+	puts_(b, "data/Stra\xc3\x9f" "en.txt", "no partner", 0);
+	tags(b);
+	tagmanifest(b);
+	p = write_arc(b, "fold.tar", F_TAR, "bag/");
+	assert_int_equal(run(p, NULL, &r), 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 2);
+	expect_problem(&r, "warning: data/Stra\xc3\x9f" "e.txt", "differs only by case from data/STRASSE.txt");
+	expect_problem(&r, "warning: data/\xc3\xa4mter.txt", "differs only by case from data/\xc3\x84mter.txt");
+	/* for a case file to be ingested they must not collide */
+	lim.strict_names = 1;
+	expect_invalid(p, &lim, "data/Stra\xc3\x9f" "e.txt", "differs only by case from data/STRASSE.txt");
+	assert_int_equal(run(p, &lim, &r), CU_EINVALID);
+	assert_int_equal(r.errors, 2);
+	assert_int_equal(r.warnings, 0);
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_manifest_in_other_normalisation(void **state)
+{
+	struct tbag *b = calloc(1, sizeof(*b));
+	struct file *m;
+	struct report r;
+	char *p, *text;
+
+	(void)state;
+	assert_non_null(b);
+	puts_(b, "data/caf\xc3\xa9.txt", "precomposed", 0);
+	tags(b);
+	/* the manifests list the decomposed form (as macOS writes names) */
+	for (const char *const *mf = (const char *const[]){ "manifest-md5.txt",
+	    "manifest-sha256.txt", "manifest-sha512.txt", NULL }; *mf; mf++) {
+		char *at;
+		assert_non_null(m = lookup(b, *mf));
+		assert_non_null(at = strstr(m->data, "caf\xc3\xa9"));
+		*at = '\0';
+		text = cu_asprintf("%scafe\xcc\x81%s", m->data, at + 5);
+		assert_non_null(text);
+		puts_(b, *mf, text, 1);
+		free(text);
+	}
+	tagmanifest(b);
+	p = write_dir(b, "renorm");
+	assert_int_equal(run(p, NULL, &r), 0);
+	assert_int_equal(r.errors, 0);
+	assert_int_equal(r.warnings, 3);
+	expect_problem(&r, "warning: data/caf\xc3\xa9.txt",
+		"listed in manifest-sha256.txt under another Unicode normalisation of its name");
+	free(p);
+	/* still checked: a wrong checksum is caught through the match */
+	puts_(b, "data/caf\xc3\xa9.txt", "Precomposed", 1);
+	p = write_arc(b, "renorm.tar", F_TAR, "bag/");
+	expect_invalid(p, NULL, "data/caf\xc3\xa9.txt", "sha256 checksum does not match");
+	free(p);
+	tbag_free(b);
+}
+
+static void
+test_file_and_folder(void **state)
+{
+	struct tbag *b = valid_bag();
+	struct report r;
+	char *p;
+
+	(void)state;
+	puts_(b, "data/a.txt/inner", "under a file", 0);
+	puts_(b, "data/SUB", "beside a folder", 0);
+	tags(b);
+	tagmanifest(b);
+	p = write_arc(b, "filedir.tar", F_TAR, "bag/");
+	expect_invalid(p, NULL, "data/a.txt", "a file, and also a folder holding data/a.txt/inner");
+	assert_int_equal(run(p, NULL, &r), CU_EINVALID);
+	expect_problem(&r, "warning: data/SUB", "differs only by case from the folder holding data/sub/b.bin");
+	assert_int_equal(r.errors, 1);
+	free(p);
+	tbag_free(b);
+}
+
 /* ---- names as the headers write them ------------------------------------ */
 
 struct rawtar {
@@ -1369,6 +1491,10 @@ main(void)
 		cmocka_unit_test(test_utf16_tag_files),
 		cmocka_unit_test(test_invalid_in_declared_encoding),
 		cmocka_unit_test(test_unknown_encoding),
+		cmocka_unit_test(test_nfc_duplicates),
+		cmocka_unit_test(test_case_folding),
+		cmocka_unit_test(test_manifest_in_other_normalisation),
+		cmocka_unit_test(test_file_and_folder),
 		cmocka_unit_test(test_crafted_tar_valid),
 		cmocka_unit_test(test_tar_nul_in_pax_path),
 		cmocka_unit_test(test_tar_nul_in_gnu_long_name),
