@@ -12,6 +12,8 @@ DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
            libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps \
            zip unzip xz-utils zstd
+# Unicode normalisation and case folding of names in case files
+DEB_PKGS += libunistring-dev
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -20,6 +22,8 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -Iinclude $(PKG_CFLAGS) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 LDLIBS  += $(PKG_LIBS)
+# libunistring has no pkg-config file on Debian 12
+LDLIBS  += -lunistring
 SANFLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
@@ -134,12 +138,14 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/cases.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/export.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/bagenc.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/cases.sh ./custos
 	bash tests/e2e/export.sh ./custos
+	bash tests/e2e/bagenc.sh ./custos
 
 demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/evp.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 #include "custos/bag.h"
 #include "custos/error.h"
@@ -31,6 +34,11 @@
  * nothing about a bomb. */
 #define RATIO_FLOOR   ((uint64_t)1 << 20)
 #define IO_BUF        65536
+/* The decompressed bytes of one tar entry's headers kept for the raw name
+ * checks: libarchive allows 32 special headers of at most 1 MiB each. */
+#define TAP_KEEP_MAX  ((size_t)40 << 20)
+/* A tag file converted to UTF-8 grows at most this many times. */
+#define DECODE_GROWTH 4
 
 enum { ALG_MD5, ALG_SHA1, ALG_SHA256, ALG_SHA512, ALG_N };
 
@@ -54,6 +62,9 @@ alg_md(int a)
 
 struct entry {
 	char *name;                  /* bag-relative once the top folder is known */
+	char *nfc;                   /* name in Unicode NFC */
+	char *fold;                  /* name case-folded (full folding, then NFC) */
+	uint64_t ord;                /* archive entries: its place in the archive */
 	uint64_t size;               /* from the header or lstat */
 	char *data;                  /* a tag file's bytes (NUL-terminated), else NULL */
 	size_t dlen;
@@ -81,7 +92,13 @@ struct bag {
 
 	struct entry *e;
 	size_t n, cap;
+	struct entry **by_nfc; /* entries sorted by their NFC names */
 	int has_data_dir;
+	int is_tar;            /* an archive read as tar (else zip) */
+	char **cut;            /* zip: names libarchive cut at a NUL (refused) */
+	size_t ncut;
+	iconv_t cd;            /* tag files to UTF-8; (iconv_t)-1 for UTF-8 itself */
+	char enc[32];          /* the tag files' encoding, for messages */
 	char top[NAME_MAX_LEN + 16];  /* "TOP/" of an archive's bag, or "" */
 
 	int v10;
@@ -94,21 +111,33 @@ struct bag {
 	int sink_open;         /* begin called, end not yet */
 };
 
-/* Copies name into out with control bytes and bytes that are not UTF-8
- * written as \xNN, so one problem stays one line on a terminal. */
+/* A C0 or C1 control character, or DEL. */
+static int
+is_control(long cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+/* Copies len bytes of name into out with control characters (NUL
+ * included) and bytes that are not UTF-8 written as \xNN, so one problem
+ * stays one line on a terminal. */
 static void
-printable(char *out, size_t outsz, const char *name)
+printable_n(char *out, size_t outsz, const char *name, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)name;
-	size_t len = strlen(name), i = 0, o = 0;
+	size_t i = 0, o = 0;
 
 	while (i < len && o + 5 < outsz) {
 		size_t j = i;
 		long cp = cu_utf8_next(s, len, &j);
-		if (cp < 0 || cp < 0x20 || cp == 0x7f) {
-			snprintf(out + o, outsz - o, "\\x%02x", s[i]);
-			o += 4;
-			i++;
+		if (cp < 0 || is_control(cp)) {
+			/* a C1 control is two bytes: both escaped */
+			size_t k = cp < 0 ? i + 1 : j;
+			for (; i < k && o + 5 < outsz; i++) {
+				snprintf(out + o, outsz - o, "\\x%02x", s[i]);
+				o += 4;
+			}
+			i = k;
 			continue;
 		}
 		if (o + (j - i) >= outsz)
@@ -118,6 +147,12 @@ printable(char *out, size_t outsz, const char *name)
 		i = j;
 	}
 	out[o] = '\0';
+}
+
+static void
+printable(char *out, size_t outsz, const char *name)
+{
+	printable_n(out, outsz, name, strlen(name));
 }
 
 /* Reports one problem (warning or error) through the callback. */
@@ -148,6 +183,7 @@ cu_bag_limits_default(void)
 		.max_file_bytes = (uint64_t)4 << 30,
 		.max_bag_bytes = (uint64_t)16 << 30,
 		.max_ratio = 200,
+		.strict_names = 0,
 	};
 	return l;
 }
@@ -183,7 +219,7 @@ name_problem(const char *name)
 		long cp = cu_utf8_next(s, len, &i);
 		if (cp < 0)
 			return "name is not valid UTF-8";
-		if (cp < 0x20 || cp == 0x7f)
+		if (is_control(cp))
 			return "control character in name";
 		if (cp == '/')
 			depth++;
@@ -351,8 +387,9 @@ keep_tag(struct bag *b, struct entry *e, char *buf, size_t len)
 
 /* ---- archives ---------------------------------------------------------- */
 
-/* Opens path with only the tar and zip readers and the gzip, xz and zstd
- * filters: the other readers carry most of libarchive's CVEs. */
+/* Opens path for the second pass with the reader the first pass chose
+ * (tar or zip, never both) and the gzip, xz and zstd filters only: the
+ * other readers carry most of libarchive's CVEs. */
 static int
 arc_open(struct bag *b, struct archive **out)
 {
@@ -361,8 +398,8 @@ arc_open(struct bag *b, struct archive **out)
 	*out = NULL;
 	if (a == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
-	if (archive_read_support_format_tar(a) < ARCHIVE_WARN ||
-	    archive_read_support_format_zip(a) < ARCHIVE_WARN ||
+	if ((b->is_tar ? archive_read_support_format_tar(a) :
+	    archive_read_support_format_zip(a)) < ARCHIVE_WARN ||
 	    archive_read_support_filter_gzip(a) < ARCHIVE_WARN ||
 	    archive_read_support_filter_xz(a) < ARCHIVE_WARN ||
 	    archive_read_support_filter_zstd(a) < ARCHIVE_WARN) {
@@ -371,6 +408,511 @@ arc_open(struct bag *b, struct archive **out)
 		return e;
 	}
 	if (archive_read_open_filename(a, b->path, IO_BUF) != ARCHIVE_OK) {
+		problem(b, NULL, 0, "not a readable tar or zip archive: %s",
+			archive_error_string(a));
+		b->fatal = 1;
+		archive_read_free(a);
+		return 0;
+	}
+	*out = a;
+	return 0;
+}
+
+/* ---- names as the archive headers write them --------------------------- */
+
+/* libarchive cuts a name at its first NUL.  Names in a tar's pax records
+ * and GNU long-name blocks, and every zip name, are written with a length,
+ * so a name with a NUL inside reads as a shorter one.  The headers are
+ * read here as written, and such a name is refused. */
+
+static int
+is_null_block(const unsigned char *h)
+{
+	for (size_t i = 0; i < 512; i++)
+		if (h[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* A tar number field: octal (leading spaces allowed) or base-256;
+ * UINT64_MAX for a negative or oversized one. */
+static uint64_t
+tar_number(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (p[0] & 0x80) {
+		if (p[0] & 0x40)
+			return UINT64_MAX;
+		v = p[0] & 0x3f;
+		for (i = 1; i < n; i++) {
+			if (v >> 56)
+				return UINT64_MAX;
+			v = v << 8 | p[i];
+		}
+		return v;
+	}
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+		v = v * 8 + (uint64_t)(p[i] - '0');
+	return v;
+}
+
+/* The header block's checksum holds, over unsigned bytes or (old tars)
+ * signed ones, the test libarchive's tar reader makes. */
+static int
+tar_checksum_ok(const unsigned char *h)
+{
+	uint64_t want;
+	long u = 0, s = 0;
+
+	for (size_t i = 148; i < 156; i++)
+		if (h[i] != ' ' && h[i] != '\0' && (h[i] < '0' || h[i] > '7'))
+			return 0;
+	want = tar_number(h + 148, 8);
+	for (size_t i = 0; i < 512; i++) {
+		unsigned char c = i >= 148 && i < 156 ? ' ' : h[i];
+		u += c;
+		s += (signed char)c;
+	}
+	return want == (uint64_t)u || (s >= 0 && want == (uint64_t)s);
+}
+
+/* In the pax records d[0..n), the key of a "path", "linkpath" or
+ * "GNU.sparse.name" record whose value holds a NUL (*val, *vlen set to
+ * it), or NULL.  Stops where the records stop making sense, as
+ * libarchive does. */
+static const char *
+pax_nul(const unsigned char *d, size_t n, const unsigned char **val, size_t *vlen)
+{
+	static const char *const keys[] = { "path", "linkpath", "GNU.sparse.name" };
+	size_t at = 0;
+
+	while (at < n) {
+		size_t len = 0, k = at;
+		const unsigned char *key, *eq, *end;
+
+		while (k < n && d[k] >= '0' && d[k] <= '9' && len <= n)
+			len = len * 10 + (size_t)(d[k++] - '0');
+		if (k >= n || d[k] != ' ' || len == 0 || len > n - at || k + 1 >= at + len)
+			break;
+		key = d + k + 1;
+		end = d + at + len;
+		if (end[-1] != '\n' || (eq = memchr(key, '=', (size_t)(end - key))) == NULL)
+			break;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+			if ((size_t)(eq - key) == strlen(keys[i]) &&
+			    memcmp(key, keys[i], (size_t)(eq - key)) == 0 &&
+			    memchr(eq + 1, '\0', (size_t)(end - 1 - (eq + 1))) != NULL) {
+				*val = eq + 1;
+				*vlen = (size_t)(end - 1 - (eq + 1));
+				return keys[i];
+			}
+		at += len;
+	}
+	return NULL;
+}
+
+/* The tar reader is fed the decompressed stream through this tap, which
+ * keeps the bytes of the headers of the entry being read, so that they
+ * can be checked as written. */
+struct tap {
+	struct archive *src;   /* raw format with the filters: the tar stream */
+	unsigned char *keep;   /* stream bytes [off, off + len) */
+	size_t len, cap;
+	uint64_t off;
+	uint64_t fed;          /* stream bytes handed to the tar reader */
+	int hold;              /* headers are being read: keep everything */
+	int eof;
+};
+
+/* Appends the next block of the stream to keep: 1, 0 at its end, -1 on a
+ * read error (message in src), -2 when too much is held. */
+static int
+tap_fill(struct tap *t)
+{
+	const void *p;
+	size_t n;
+	la_int64_t o;
+	int r;
+
+	if (t->eof)
+		return 0;
+	r = archive_read_data_block(t->src, &p, &n, &o);
+	if (r == ARCHIVE_EOF) {
+		t->eof = 1;
+		return 0;
+	}
+	if (r < ARCHIVE_WARN)
+		return -1;
+	if (n > TAP_KEEP_MAX - t->len)
+		return -2;
+	if (t->len + n > t->cap) {
+		size_t nc = t->cap ? t->cap : IO_BUF;
+		unsigned char *nk;
+		while (nc < t->len + n)
+			nc *= 2;
+		if ((nk = realloc(t->keep, nc)) == NULL)
+			return -2;
+		t->keep = nk;
+		t->cap = nc;
+	}
+	memcpy(t->keep + t->len, p, n);
+	t->len += n;
+	return 1;
+}
+
+/* libarchive's read callback.  The block handed out stays valid until
+ * the next call, as libarchive requires; only then is what the reader
+ * has consumed dropped (it never reads backwards). */
+static la_ssize_t
+tap_read(struct archive *a, void *data, const void **buf)
+{
+	struct tap *t = data;
+	uint64_t end;
+	size_t n;
+	int r;
+
+	if (!t->hold) {
+		la_int64_t pos = archive_filter_bytes(a, 0);
+		if (pos > 0 && (uint64_t)pos > t->off) {
+			size_t drop = (uint64_t)pos - t->off < t->len ?
+				(size_t)((uint64_t)pos - t->off) : t->len;
+			memmove(t->keep, t->keep + drop, t->len - drop);
+			t->len -= drop;
+			t->off += drop;
+		}
+	}
+	while (t->fed >= (end = t->off + t->len)) {
+		if ((r = tap_fill(t)) == 0)
+			return 0;
+		if (r < 0) {
+			archive_set_error(a, EIO, "%s", r == -1 ?
+				archive_error_string(t->src) : "tar headers too large to check");
+			return ARCHIVE_FATAL;
+		}
+	}
+	*buf = t->keep + (t->fed - t->off);
+	n = (size_t)(end - t->fed);
+	t->fed = end;
+	return (la_ssize_t)n;
+}
+
+static void
+tap_free(struct tap *t)
+{
+	archive_read_free(t->src);
+	free(t->keep);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Checks the headers of the tar entry called name, the stream bytes
+ * [from, to): the special headers in front of its own ('x', 'X' and 'g'
+ * pax records, 'L' and 'K' GNU long names) must hold no name with a NUL
+ * inside.  Returns 1 if they do not, 0 if one does (reported). */
+static int
+tar_names(struct bag *b, struct tap *t, const char *name, uint64_t from, uint64_t to)
+{
+	const unsigned char *h, *val;
+	const char *key;
+	char shown[600];
+	size_t n, at = 0, vlen;
+
+	if (from < t->off || to > t->off + t->len || to < from) {
+		problem(b, name, 0, "the tar headers of this entry could not be checked");
+		return 0;
+	}
+	h = t->keep + (from - t->off);
+	n = (size_t)(to - from);
+	while (n - at >= 512) {
+		const unsigned char *hd = h + at, *d = hd + 512;
+		uint64_t size = tar_number(hd + 124, 12);
+		size_t avail = n - at - 512, dlen = size < avail ? (size_t)size : avail;
+		char type = (char)hd[156];
+
+		if (is_null_block(hd) || !tar_checksum_ok(hd))
+			break;
+		if (type == 'V') {  /* a volume label: libarchive goes on at once */
+			at += 512;
+			continue;
+		}
+		if (type != 'x' && type != 'X' && type != 'g' && type != 'L' &&
+		    type != 'K' && type != 'A')
+			break;  /* the entry's own header */
+		if (type == 'L' || type == 'K') {
+			size_t cut = strnlen((const char *)d, dlen), end = dlen;
+			while (end > cut && d[end - 1] == '\0')
+				end--;
+			if (end > cut) {
+				printable_n(shown, sizeof(shown), (const char *)d, end);
+				problem(b, name, 0, "NUL byte inside the %s in the tar header (%s)",
+					type == 'L' ? "name" : "link name", shown);
+				return 0;
+			}
+		} else if (type != 'A' && (key = pax_nul(d, dlen, &val, &vlen)) != NULL) {
+			printable_n(shown, sizeof(shown), (const char *)val, vlen);
+			problem(b, name, 0, "NUL byte inside the pax %s record (%s)", key, shown);
+			return 0;
+		}
+		/* size <= avail here, so none of this overflows */
+		if (size > avail || 512 + (size + 511) / 512 * 512 > n - at)
+			break;
+		at += 512 + (size_t)((size + 511) / 512 * 512);
+	}
+	return 1;
+}
+
+static uint32_t
+le16(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return le16(p) | le16(p + 2) << 16;
+}
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Reports a zip name (n bytes at p, from the header called where) that
+ * holds a NUL, and remembers the name libarchive will read instead so the
+ * entry is refused.  0, or a system error. */
+static int
+zip_name(struct bag *b, const unsigned char *p, size_t n, const char *where)
+{
+	const unsigned char *z = memchr(p, '\0', n);
+	char shown[600], **nc, *cut;
+
+	if (z == NULL)
+		return 0;
+	printable_n(shown, sizeof(shown), (const char *)p, n);
+	if ((cut = strndup((const char *)p, (size_t)(z - p))) == NULL ||
+	    (nc = realloc(b->cut, (b->ncut + 1) * sizeof(*nc))) == NULL) {
+		free(cut);
+		return cu_error_set(CU_ERROR, "out of memory");
+	}
+	b->cut = nc;
+	b->cut[b->ncut++] = cut;
+	problem(b, cut, 0, "NUL byte inside the name in the zip %s (%s)", where, shown);
+	return 0;
+}
+
+/* Checks the Info-ZIP Unicode path fields among a header's extra fields;
+ * *local gets a ZIP64 local header offset when one is given (the fields
+ * of the ZIP64 record present are those whose 32-bit value is all ones). */
+static int
+zip_extra(struct bag *b, const unsigned char *x, size_t n, const char *where,
+	const unsigned char *central, uint64_t *local)
+{
+	int error;
+
+	while (n >= 4) {
+		uint32_t id = le16(x), sz = le16(x + 2);
+		const unsigned char *d = x + 4;
+		if (sz > n - 4)
+			break;
+		if (id == 0x7075 && sz >= 5 && (error = zip_name(b, d + 5, sz - 5, where)) < 0)
+			return error;
+		if (id == 0x0001 && central != NULL) {
+			size_t k = 0;
+			if (le32(central + 24) == 0xffffffff)
+				k += 8;
+			if (le32(central + 20) == 0xffffffff)
+				k += 8;
+			if (le32(central + 42) == 0xffffffff && k + 8 <= sz)
+				*local = le64(d + k);
+		}
+		x += 4 + sz;
+		n -= 4 + sz;
+	}
+	return 0;
+}
+
+/* Reads len bytes at off; 0, 1 if the file is shorter, or a system error. */
+static int
+pread_at(int fd, void *buf, size_t len, uint64_t off, uint64_t fsize, const char *path)
+{
+	if (off > fsize || len > fsize - off)
+		return 1;
+	if (cu_pread_all(fd, buf, len, off) < 0)
+		return cu_error_sys("%s", path);
+	return 0;
+}
+
+/* Checks every name of a zip file as written: in the central directory
+ * (found the way libarchive finds it, a self-extracting prefix allowed)
+ * and in the local header each entry points to.  A structure that does
+ * not parse is left to libarchive to refuse. */
+static int
+zip_names(struct bag *b)
+{
+	unsigned char *tail = NULL, *cd = NULL, lh[30], *ln = NULL;
+	uint64_t fsize, eocd, cdsize, cdoff, base, count = 0;
+	size_t tlen, i, at;
+	struct stat st;
+	int fd, error = 0;
+
+	if ((fd = open(b->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return cu_error_sys("%s", b->path);
+	if (fstat(fd, &st) < 0) {
+		error = cu_error_sys("%s", b->path);
+		goto done;
+	}
+	fsize = (uint64_t)st.st_size;
+	tlen = fsize < 22 + 65535 + 20 ? (size_t)fsize : 22 + 65535 + 20;
+	if (tlen < 22)
+		goto done;
+	if ((tail = malloc(tlen)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = pread_at(fd, tail, tlen, fsize - tlen, fsize, b->path)) != 0)
+		goto done;
+	for (i = tlen - 22 + 1; i-- > 0; )
+		if (le32(tail + i) == 0x06054b50)
+			break;
+	if (i == (size_t)-1)
+		goto done;
+	eocd = fsize - tlen + i;
+	cdsize = le32(tail + i + 12);
+	cdoff = le32(tail + i + 16);
+	if (i >= 20 && le32(tail + i - 20) == 0x07064b50) {
+		unsigned char e64[56];
+		uint64_t at64 = le64(tail + i - 20 + 8);
+		if ((error = pread_at(fd, e64, sizeof(e64), at64, fsize, b->path)) < 0)
+			goto done;
+		if (error == 0 && le32(e64) == 0x06064b50) {
+			eocd = at64;
+			cdsize = le64(e64 + 40);
+			cdoff = le64(e64 + 48);
+		}
+		error = 0;
+	}
+	if (cdsize > eocd)
+		goto done;
+	if (cdsize > TAG_TOTAL_MAX) {
+		problem(b, NULL, 0, "zip central directory too large to check");
+		goto done;
+	}
+	base = eocd - cdsize >= cdoff ? eocd - cdsize - cdoff : 0;
+	if ((cd = malloc(cdsize ? (size_t)cdsize : 1)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = pread_at(fd, cd, (size_t)cdsize, base + cdoff, fsize, b->path)) != 0)
+		goto done;
+	for (at = 0; cdsize - at >= 46 && le32(cd + at) == 0x02014b50 &&
+	    count++ < b->lim.max_entries; ) {
+		const unsigned char *c = cd + at;
+		size_t nl = le16(c + 28), xl = le16(c + 30), cl = le16(c + 32);
+		uint64_t local = le32(c + 42);
+
+		if (46 + nl + xl + cl > cdsize - at)
+			break;
+		if ((error = zip_name(b, c + 46, nl, "central directory")) < 0 ||
+		    (error = zip_extra(b, c + 46 + nl, xl, "central directory", c, &local)) < 0)
+			goto done;
+		at += 46 + nl + xl + cl;
+		if ((error = pread_at(fd, lh, sizeof(lh), base + local, fsize, b->path)) < 0)
+			goto done;
+		if (error == 1 || le32(lh) != 0x04034b50) {
+			error = 0;
+			continue;
+		}
+		nl = le16(lh + 26);
+		xl = le16(lh + 28);
+		if ((ln = malloc(nl + xl + 1)) == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		if ((error = pread_at(fd, ln, nl + xl, base + local + 30, fsize, b->path)) < 0)
+			goto done;
+		if (error == 0 && ((error = zip_name(b, ln, nl, "local header")) < 0 ||
+		    (error = zip_extra(b, ln + nl, xl, "local header", NULL, NULL)) < 0))
+			goto done;
+		error = 0;
+		free(ln);
+		ln = NULL;
+	}
+done:
+	free(ln);
+	free(cd);
+	free(tail);
+	close(fd);
+	return error;
+}
+
+/* A zip entry whose name was cut at a NUL (already reported). */
+static int
+is_cut(const struct bag *b, const char *raw)
+{
+	for (size_t i = 0; i < b->ncut; i++)
+		if (strcmp(b->cut[i], raw) == 0)
+			return 1;
+	return 0;
+}
+
+/* Opens path for the first pass.  The decompressed stream's first block
+ * tells a tar from a zip the way libarchive's tar reader tells them (an
+ * end-of-archive block, or a header whose checksum holds): a tar, plain
+ * or compressed, is read through the tap so its headers can be checked;
+ * anything else must be a plain zip file, whose headers are checked here
+ * first.  *out is NULL when nothing readable is there (reported). */
+static int
+arc_open_list(struct bag *b, struct tap *t, struct archive **out)
+{
+	struct archive *a;
+	struct archive_entry *ent;
+	int r = 0, error;
+
+	*out = NULL;
+	if ((t->src = archive_read_new()) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if (archive_read_support_format_raw(t->src) < ARCHIVE_WARN ||
+	    archive_read_support_filter_gzip(t->src) < ARCHIVE_WARN ||
+	    archive_read_support_filter_xz(t->src) < ARCHIVE_WARN ||
+	    archive_read_support_filter_zstd(t->src) < ARCHIVE_WARN)
+		return cu_error_set(CU_ERROR, "libarchive: %s", archive_error_string(t->src));
+	if (archive_read_open_filename(t->src, b->path, IO_BUF) != ARCHIVE_OK ||
+	    archive_read_next_header(t->src, &ent) < ARCHIVE_WARN) {
+		problem(b, NULL, 0, "not a readable tar or zip archive: %s",
+			archive_error_string(t->src));
+		b->fatal = 1;
+		return 0;
+	}
+	while (t->len < 512 && (r = tap_fill(t)) > 0)
+		;
+	if (r < 0) {
+		problem(b, NULL, 0, "corrupt or truncated archive: %s", r == -1 ?
+			archive_error_string(t->src) : "out of memory");
+		b->fatal = 1;
+		return 0;
+	}
+	b->is_tar = archive_filter_count(t->src) > 1 ||
+		(t->len >= 512 && (is_null_block(t->keep) || tar_checksum_ok(t->keep)));
+	if (!b->is_tar) {
+		tap_free(t);
+		if ((error = zip_names(b)) < 0)
+			return error;
+		return arc_open(b, out);
+	}
+	if ((a = archive_read_new()) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if (archive_read_support_format_tar(a) < ARCHIVE_WARN) {
+		error = cu_error_set(CU_ERROR, "libarchive: %s", archive_error_string(a));
+		archive_read_free(a);
+		return error;
+	}
+	t->hold = 1;
+	if (archive_read_open(a, t, NULL, tap_read, NULL) != ARCHIVE_OK) {
 		problem(b, NULL, 0, "not a readable tar or zip archive: %s",
 			archive_error_string(a));
 		b->fatal = 1;
@@ -477,21 +1019,41 @@ arc_next(struct bag *b, struct archive *a, struct archive_entry **ent)
 static int
 arc_list(struct bag *b)
 {
+	struct tap t = { 0 };
 	struct archive *a = NULL;
 	struct archive_entry *ent;
 	struct entry *e;
-	int error, r;
+	uint64_t ord = 0;
+	int error, r = 0;
 
-	if ((error = arc_open(b, &a)) < 0 || a == NULL)
-		return error;
-	while ((r = arc_next(b, a, &ent)) == 1) {
-		const char *raw = archive_entry_pathname(ent), *why;
-		uint64_t size = archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0 ?
-			(uint64_t)archive_entry_size(ent) : 0;
-		uint64_t expanded = (uint64_t)archive_filter_bytes(a, 0);
+	if ((error = arc_open_list(b, &t, &a)) < 0 || a == NULL)
+		goto done;
+	for (;; ord++) {
+		const char *raw, *why;
+		uint64_t size, expanded;
 		char *name;
 		int kind, ok;
 
+		if (ord > 0) {
+			/* skipped with the tap letting go, so that only the
+			 * next entry's headers are held while they are read */
+			t.hold = 0;
+			if (archive_read_data_skip(a) < ARCHIVE_WARN) {
+				if (!b->corrupt_reported)
+					problem(b, NULL, 0, "corrupt or truncated archive: %s",
+						archive_error_string(a));
+				b->corrupt_reported = 1;
+				r = -1;
+				break;
+			}
+		}
+		t.hold = 1;
+		if ((r = arc_next(b, a, &ent)) != 1)
+			break;
+		raw = archive_entry_pathname(ent);
+		size = archive_entry_size_is_set(ent) && archive_entry_size(ent) > 0 ?
+			(uint64_t)archive_entry_size(ent) : 0;
+		expanded = (uint64_t)archive_filter_bytes(a, 0);
 		/* the decompressed stream counts too: skipping a bomb still
 		 * inflates it */
 		if (expanded > b->read_bytes && count_read(b, (size_t)(expanded - b->read_bytes)) < 0) {
@@ -504,6 +1066,12 @@ arc_list(struct bag *b)
 			problem(b, NULL, 0, "entry without a usable name");
 			continue;
 		}
+		if (b->is_tar && !tar_names(b, &t, raw,
+		    (uint64_t)archive_read_header_position(a), expanded))
+			continue;
+		t.hold = 0;
+		if (is_cut(b, raw))
+			continue;  /* reported with the zip headers */
 		if ((name = normalise(raw)) == NULL) {
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
@@ -527,6 +1095,7 @@ arc_list(struct bag *b)
 		}
 		if ((error = add_entry(b, name, size, &e)) < 0)
 			goto done;
+		e->ord = ord;
 		if (ok == 0) {
 			e->unread = 1;
 			continue;
@@ -555,6 +1124,7 @@ arc_list(struct bag *b)
 	error = 0;
 done:
 	archive_read_free(a);
+	tap_free(&t);
 	return error;
 }
 
@@ -698,24 +1268,117 @@ none:
 	b->fatal = 1;
 }
 
+/* ---- name collisions --------------------------------------------------- */
+
+/* A new NUL-terminated copy of the UTF-8 name s in Unicode NFC, or fully
+ * case-folded and then in NFC when fold is set; NULL when out of memory
+ * (message set). */
+static char *
+uni_key(const char *s, int fold)
+{
+	size_t n = strlen(s) + 1, len = 0, i;
+	uint8_t *r;
+
+	for (i = 0; i < n && (unsigned char)s[i] < 0x80; i++)
+		;
+	if (i == n) {  /* ASCII: NFC already, and folding is lower case */
+		char *c = strdup(s);
+		if (c == NULL)
+			cu_error_set(CU_ERROR, "out of memory");
+		for (i = 0; c != NULL && fold && c[i]; i++)
+			if (c[i] >= 'A' && c[i] <= 'Z')
+				c[i] = (char)(c[i] - 'A' + 'a');
+		return c;
+	}
+	/* the final NUL goes through too, so the result ends with one */
+	r = fold ? u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, NULL, &len) :
+		u8_normalize(UNINORM_NFC, (const uint8_t *)s, n, NULL, &len);
+	if (r == NULL) {
+		cu_error_set(CU_ERROR, "libunistring: %s", strerror(errno));
+		return NULL;
+	}
+	if (len == 0 || r[len - 1] != '\0' || memchr(r, '\0', len) != r + len - 1) {
+		free(r);
+		cu_error_set(CU_ERROR, "libunistring: unexpected result");
+		return NULL;
+	}
+	return (char *)r;
+}
+
+static int
+nfc_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c = strcmp(x->nfc, y->nfc);
+
+	return c != 0 ? c : strcmp(x->name, y->name);
+}
+
 static int
 fold_cmp(const void *a, const void *b)
 {
 	const struct entry *x = *(const struct entry *const *)a;
 	const struct entry *y = *(const struct entry *const *)b;
-	int c = strcasecmp(x->name, y->name);
+	int c = strcmp(x->fold, y->fold);
 
-	/* ties in byte order, so each pair is warned about once */
+	/* then NFC, so names equal in NFC sit together, then bytes, so
+	 * each pair is reported once */
+	if (c == 0)
+		c = strcmp(x->nfc, y->nfc);
 	return c != 0 ? c : strcmp(x->name, y->name);
 }
 
-/* Byte-identical names are an error (one would shadow the other); names
- * that differ only by ASCII case collide on case-insensitive file
- * systems, a warning. */
-static int
-check_duplicates(struct bag *b)
+/* The first of v[0..n) (sorted by that key) whose NFC name, or folded
+ * name, is not less than key. */
+static size_t
+lower_bound(struct entry *const *v, size_t n, const char *key, int fold)
 {
-	struct entry **v;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(fold ? v[mid]->fold : v[mid]->nfc, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* *out gets an entry of v (sorted by that key) whose key starts with
+ * "key/", or NULL: a file whose name is also a folder's.  0 or an error. */
+static int
+under(struct entry *const *v, size_t n, const char *key, int fold, const struct entry **out)
+{
+	size_t kl = strlen(key), i;
+	char *dir = malloc(kl + 2);
+	const char *k;
+
+	*out = NULL;
+	if (dir == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(dir, key, kl);
+	memcpy(dir + kl, "/", 2);
+	i = lower_bound(v, n, dir, fold);
+	k = i < n ? (fold ? v[i]->fold : v[i]->nfc) : NULL;
+	free(dir);
+	if (k != NULL && strncmp(k, key, kl) == 0 && k[kl] == '/')
+		*out = v[i];
+	return 0;
+}
+
+/* Names that would land on the same file when the bag is unpacked.
+ * Byte-identical names, names equal in Unicode NFC (one written
+ * precomposed, one decomposed), and a file whose name is also a folder's
+ * are errors: one would shadow the other.  Names equal only after full
+ * case folding ("Straße" and "STRASSE") collide on case-insensitive file
+ * systems: a warning, or an error with strict_names. */
+static int
+check_names(struct bag *b)
+{
+	int strict = b->lim.strict_names != 0, error = 0;
+	struct entry **v = NULL;
 
 	for (size_t i = 1; i < b->n; i++)
 		if (strcmp(b->e[i - 1].name, b->e[i].name) == 0) {
@@ -723,18 +1386,68 @@ check_duplicates(struct bag *b)
 			b->e[i].unread = 1;
 			b->e[i].hashed = 1;
 		}
-	if (b->n < 2)
+	if (b->n == 0)
 		return 0;
+	for (size_t i = 0; i < b->n; i++)
+		if ((b->e[i].nfc = uni_key(b->e[i].name, 0)) == NULL ||
+		    (b->e[i].fold = uni_key(b->e[i].name, 1)) == NULL)
+			return CU_ERROR;
+	if ((b->by_nfc = malloc(b->n * sizeof(*b->by_nfc))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
 	if ((v = malloc(b->n * sizeof(*v))) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	for (size_t i = 0; i < b->n; i++)
-		v[i] = &b->e[i];
+		b->by_nfc[i] = v[i] = &b->e[i];
+	qsort(b->by_nfc, b->n, sizeof(*v), nfc_cmp);
 	qsort(v, b->n, sizeof(*v), fold_cmp);
-	for (size_t i = 1; i < b->n; i++)
-		if (strcasecmp(v[i - 1]->name, v[i]->name) == 0 &&
-		    strcmp(v[i - 1]->name, v[i]->name) != 0)
-			problem(b, v[i]->name, 1, "differs only by case from %s", v[i - 1]->name);
+	for (size_t i = 1; i < b->n; i++) {
+		const struct entry *p = v[i - 1], *e = v[i];
+		if (strcmp(p->fold, e->fold) != 0 || strcmp(p->name, e->name) == 0)
+			continue;
+		if (strcmp(p->nfc, e->nfc) == 0)
+			problem(b, e->name, 0, "duplicate entry name: the same as %s "
+				"after Unicode normalisation (NFC)", p->name);
+		else
+			problem(b, e->name, !strict, "differs only by case from %s", p->name);
+	}
+	for (size_t i = 0; i < b->n && error == 0; i++) {
+		const struct entry *e = b->by_nfc[i], *d;
+		if (i > 0 && strcmp(b->by_nfc[i - 1]->name, e->name) == 0)
+			continue;
+		if ((error = under(b->by_nfc, b->n, e->nfc, 0, &d)) < 0)
+			break;
+		if (d != NULL) {
+			problem(b, e->name, 0, "a file, and also a folder holding %s", d->name);
+			continue;
+		}
+		if ((error = under(v, b->n, e->fold, 1, &d)) == 0 && d != NULL)
+			problem(b, e->name, !strict, "differs only by case from the folder holding %s",
+				d->name);
+	}
 	free(v);
+	return error;
+}
+
+/* The entry a manifest line names: the one of the same bytes, or else the
+ * one whose name is the same in NFC (*renorm set).  0 with *out (NULL if
+ * none), or an error. */
+static int
+find_listed(struct bag *b, const char *path, struct entry **out, int *renorm)
+{
+	char *key;
+	size_t i;
+
+	*renorm = 0;
+	if ((*out = find(b, path)) != NULL || b->by_nfc == NULL)
+		return 0;
+	if ((key = uni_key(path, 0)) == NULL)
+		return CU_ERROR;
+	i = lower_bound(b->by_nfc, b->n, key, 0);
+	if (i < b->n && strcmp(b->by_nfc[i]->nfc, key) == 0) {
+		*out = b->by_nfc[i];
+		*renorm = 1;
+	}
+	free(key);
 	return 0;
 }
 
@@ -763,42 +1476,182 @@ each_line(char *text, size_t len, int (*fn)(struct bag *, void *, char *, size_t
 	return 0;
 }
 
-/* Runs each_line over a copy of a tag file's bytes (without a BOM), so the
- * bytes stay intact for the tag manifests. */
-static int
-each_tag_line(const struct entry *e, int (*fn)(struct bag *, void *, char *, size_t),
-	struct bag *b, void *arg)
+/* The number, as each_line counts them, of the line that byte at of text
+ * is on. */
+static size_t
+line_of(const char *text, size_t at)
 {
-	size_t skip = e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-	char *copy = malloc(e->dlen + 1);
-	int error;
+	size_t no = 1;
 
-	if (copy == NULL)
-		return cu_error_set(CU_ERROR, "out of memory");
-	memcpy(copy, e->data, e->dlen + 1);
-	error = each_line(copy + skip, e->dlen - skip, fn, b, arg);
-	free(copy);
-	return error;
+	for (size_t i = 0; i < at; i++)
+		if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == at || text[i + 1] != '\n')))
+			no++;
+	return no;
 }
 
-/* Reports a tag file that is not UTF-8 or holds NUL bytes; 1 if it is. */
-static int
-tag_text_ok(struct bag *b, const struct entry *e)
-{
-	const unsigned char *s = (const unsigned char *)e->data;
-	size_t i = 0;
+/* The characters of a character set name (IANA names and iconv's). */
+#define ENC_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+"
 
-	if (e->dlen >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
-		problem(b, e->name, strcmp(e->name, "bagit.txt") != 0,
-			"starts with a byte order mark");
-	while (i < e->dlen) {
-		long cp = cu_utf8_next(s, e->dlen, &i);
+/* Takes the other tag files' encoding from bagit.txt: UTF-8, or any name
+ * iconv knows, compared without regard to case.  An unknown one is fatal:
+ * nothing else in the bag can be read. */
+static int
+set_encoding(struct bag *b, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(b->enc) || strspn(v, ENC_CHARS) != len) {
+		problem(b, "bagit.txt", 0, "tag file encoding \"%.40s\" is not a character set name", v);
+		b->fatal = 1;
+		return 0;
+	}
+	memcpy(b->enc, v, len + 1);
+	if (b->info)
+		memcpy(b->info->encoding, v, len + 1);
+	if (strcasecmp(v, "UTF-8") == 0 || strcasecmp(v, "UTF8") == 0)
+		return 0;
+	if ((b->cd = iconv_open("UTF-8", v)) == (iconv_t)-1) {
+		if (errno != EINVAL)
+			return cu_error_sys("iconv_open %s", v);
+		problem(b, "bagit.txt", 0, "tag file encoding %s is not known", v);
+		b->fatal = 1;
+	}
+	return 0;
+}
+
+/* UTF-16 and UTF-32 without LE or BE: the byte order mark tells the
+ * order, and without one iconv would guess big-endian.  Its width, or 0. */
+static size_t
+bom_needed(const char *enc)
+{
+	if (strcasecmp(enc, "UTF-16") == 0 || strcasecmp(enc, "UTF16") == 0)
+		return 2;
+	if (strcasecmp(enc, "UTF-32") == 0 || strcasecmp(enc, "UTF32") == 0)
+		return 4;
+	return 0;
+}
+
+/* Converts a tag file to UTF-8 with iconv.  1 with *out, 0 when a byte
+ * sequence is not valid in the encoding (reported with its line), or an
+ * error. */
+static int
+convert(struct bag *b, const struct entry *e, char **out, size_t *outlen)
+{
+	size_t bom = bom_needed(b->enc), inleft = e->dlen, cap = e->dlen * 2 + 16, oleft;
+	char *in = e->data, *buf, *op;
+	const unsigned char *d = (const unsigned char *)e->data;
+
+	if (bom && e->dlen > 0 && !(e->dlen >= bom &&
+	    ((d[0] == 0xfe && d[1] == 0xff) || (d[0] == 0xff && d[1] == 0xfe) ||
+	    (bom == 4 && d[0] == 0 && d[1] == 0 && d[2] == 0xfe && d[3] == 0xff)))) {
+		problem(b, e->name, 0, "line 1: no byte order mark, which %s needs "
+			"(or declare %.6sLE or %.6sBE)", b->enc, b->enc, b->enc);
+		return 0;
+	}
+	if ((buf = malloc(cap + 1)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	iconv(b->cd, NULL, NULL, NULL, NULL);
+	op = buf;
+	oleft = cap;
+	for (;;) {
+		size_t used;
+		char *nb;
+
+		if (iconv(b->cd, &in, &inleft, &op, &oleft) != (size_t)-1 &&
+		    iconv(b->cd, NULL, NULL, &op, &oleft) != (size_t)-1)
+			break;
+		used = (size_t)(op - buf);
+		if (errno == EILSEQ || errno == EINVAL) {
+			problem(b, e->name, 0, "line %zu: not valid %s", line_of(buf, used), b->enc);
+			free(buf);
+			return 0;
+		}
+		if (errno != E2BIG || cap > e->dlen * DECODE_GROWTH + 16) {
+			free(buf);
+			return cu_error_set(CU_ERROR, "%s: iconv from %s: %s", e->name, b->enc,
+				strerror(errno));
+		}
+		cap *= 2;
+		if ((nb = realloc(buf, cap + 1)) == NULL) {
+			free(buf);
+			return cu_error_set(CU_ERROR, "out of memory");
+		}
+		buf = nb;
+		op = buf + used;
+		oleft = cap - used;
+	}
+	*op = '\0';
+	*out = buf;
+	*outlen = (size_t)(op - buf);
+	return 1;
+}
+
+/* A tag file's text as UTF-8, NUL-terminated, without a byte order mark:
+ * bagit.txt as it is (always UTF-8), the others converted from the
+ * encoding bagit.txt declares.  Returns 1 with *out (the caller frees
+ * it), 0 when the file cannot be read as text (reported, with the line),
+ * or an error. */
+static int
+tag_text(struct bag *b, const struct entry *e, char **out, size_t *outlen)
+{
+	int bagit = strcmp(e->name, "bagit.txt") == 0, r;
+	const unsigned char *s;
+	size_t len = 0, i;
+	char *text = NULL;
+
+	*out = NULL;
+	if (bagit || b->cd == (iconv_t)-1) {
+		if ((text = malloc(e->dlen + 1)) == NULL)
+			return cu_error_set(CU_ERROR, "out of memory");
+		memcpy(text, e->data, e->dlen + 1);
+		len = e->dlen;
+	} else if ((r = convert(b, e, &text, &len)) <= 0) {
+		return r;
+	}
+	s = (const unsigned char *)text;
+	i = 0;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		/* a BOM is part of UTF-16 or GB18030; in UTF-8 it is noise */
+		if (bagit || b->cd == (iconv_t)-1)
+			problem(b, e->name, !bagit, "starts with a byte order mark");
+		if (bagit) {
+			free(text);
+			return 0;
+		}
+		i = 3;
+	}
+	for (size_t k = i; k < len; ) {
+		size_t at = k;
+		long cp = cu_utf8_next(s, len, &k);
 		if (cp <= 0) {
-			problem(b, e->name, 0, "not valid UTF-8 (or holds a NUL byte)");
+			problem(b, e->name, 0, "line %zu: %s", line_of(text + i, at - i),
+				cp < 0 ? "not valid UTF-8" : "holds a NUL character");
+			free(text);
 			return 0;
 		}
 	}
+	memmove(text, text + i, len - i + 1);
+	*out = text;
+	*outlen = len - i;
 	return 1;
+}
+
+/* Runs each_line over a tag file's text (tag_text), so the file's bytes
+ * stay intact for the tag manifests.  1 when it was read, 0 when it could
+ * not be (reported), or an error. */
+static int
+each_tag_line(struct bag *b, const struct entry *e,
+	int (*fn)(struct bag *, void *, char *, size_t), void *arg)
+{
+	char *text;
+	size_t len;
+	int r;
+
+	if ((r = tag_text(b, e, &text, &len)) <= 0)
+		return r;
+	r = each_line(text, len, fn, b, arg);
+	free(text);
+	return r < 0 ? r : 1;
 }
 
 struct bagit_state {
@@ -831,25 +1684,19 @@ bagit_line(struct bag *b, void *arg, char *line, size_t no)
 				"line 2 is not \"Tag-File-Character-Encoding: ENCODING\"");
 			return 0;
 		}
-		v = line + 29;
-		if (strcasecmp(v, "UTF-8") != 0) {
-			problem(b, "bagit.txt", 0,
-				"tag file encoding %.31s not supported (custos reads UTF-8 tag files)", v);
-			return 0;
-		}
-		if (b->info)
-			snprintf(b->info->encoding, sizeof(b->info->encoding), "%s", v);
+		return set_encoding(b, line + 29);
 	}
 	return 0;
 }
 
-/* bagit.txt: exactly the two lines, no BOM, a supported version. */
+/* bagit.txt: exactly the two lines, UTF-8 without a BOM, a supported
+ * version and an encoding for the other tag files. */
 static int
 check_bagit(struct bag *b)
 {
 	struct entry *e = find(b, "bagit.txt");
 	struct bagit_state st = { 0 };
-	int error;
+	int r;
 
 	b->v10 = 1;
 	if (e == NULL) {
@@ -858,12 +1705,8 @@ check_bagit(struct bag *b)
 	}
 	if (e->data == NULL)
 		return 0;  /* reported when it was listed */
-	if (!tag_text_ok(b, e))
-		return 0;
-	if (e->dlen >= 3 && memcmp(e->data, "\xef\xbb\xbf", 3) == 0)
-		return 0;
-	if ((error = each_tag_line(e, bagit_line, b, &st)) < 0)
-		return error;
+	if ((r = each_tag_line(b, e, bagit_line, &st)) <= 0)
+		return r;
 	if (st.lines != 2)
 		problem(b, "bagit.txt", 0, "has %d lines, not exactly 2", st.lines);
 	return 0;
@@ -960,11 +1803,11 @@ check_bag_info(struct bag *b)
 	json_t *ox;
 	int error;
 
-	if (e == NULL || e->data == NULL || !tag_text_ok(b, e))
+	if (e == NULL || e->data == NULL)
 		return 0;
 	if ((st.obj = json_object()) == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
-	if ((error = each_tag_line(e, info_line, b, &st)) < 0) {
+	if ((error = each_tag_line(b, e, info_line, &st)) <= 0) {
 		json_decref(st.obj);
 		return error;
 	}
@@ -1039,6 +1882,7 @@ manifest_line(struct bag *b, void *arg, char *line, size_t no)
 	char *path;
 	const char *why;
 	struct entry *e;
+	int error, renorm;
 
 	if (line[0] == '\0')
 		return 0;
@@ -1077,10 +1921,15 @@ manifest_line(struct bag *b, void *arg, char *line, size_t no)
 			return 0;
 		}
 	}
-	if ((e = find(b, path)) == NULL) {
+	if ((error = find_listed(b, path, &e, &renorm)) < 0)
+		return error;
+	if (e == NULL) {
 		problem(b, path, 0, "listed in %s but missing", st->file);
 		return 0;
 	}
+	if (renorm)
+		problem(b, e->name, 1, "listed in %s under another Unicode normalisation "
+			"of its name (the same in NFC)", st->file);
 	if (st->tag) {
 		if (e->data == NULL)
 			return 0;  /* too large: reported when listed */
@@ -1123,6 +1972,8 @@ static int
 check_manifests(struct bag *b, unsigned char **blocks)
 {
 	int error = 0, npayload = 0;
+	char *text;
+	size_t len;
 
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < b->n; i++) {
@@ -1141,19 +1992,28 @@ check_manifests(struct bag *b, unsigned char **blocks)
 				npayload++;
 				b->manifest[st.alg] = 1;
 			}
-			if (e->data == NULL || !tag_text_ok(b, e))
+			if (e->data == NULL)
 				continue;
+			if ((error = tag_text(b, e, &text, &len)) <= 0) {
+				if (error < 0)
+					return error;
+				continue;
+			}
 			if (!tag) {
 				/* at most one digest per line */
 				size_t lines = 1;
-				for (size_t k = 0; k < e->dlen; k++)
-					lines += e->data[k] == '\n' || e->data[k] == '\r';
-				if ((st.digests = malloc(lines * algs[st.alg].len)) == NULL)
+				for (size_t k = 0; k < len; k++)
+					lines += text[k] == '\n' || text[k] == '\r';
+				if ((st.digests = malloc(lines * algs[st.alg].len)) == NULL) {
+					free(text);
 					return cu_error_set(CU_ERROR, "out of memory");
+				}
 				st.capdig = lines;
 				blocks[st.alg] = st.digests;
 			}
-			if ((error = each_tag_line(e, manifest_line, b, &st)) < 0)
+			error = each_line(text, len, manifest_line, b, &st);
+			free(text);
+			if (error < 0)
 				return error;
 		}
 	if (npayload == 0)
@@ -1288,40 +2148,67 @@ sink_end(struct bag *b, int complete)
 	return b->sink->end ? b->sink->end(b->sink->payload, complete) : 0;
 }
 
+static int
+ord_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
 /* Second pass over an archive: streams every payload file once through
- * the digests, counting the bytes really produced. */
+ * the digests, counting the bytes really produced.  Entries are matched
+ * by their place in the archive (and their name), so an entry the first
+ * pass refused never stands in for a bag file of the same name. */
 static int
 arc_hash(struct bag *b, struct hasher *h, unsigned char *buf)
 {
 	struct archive *a = NULL;
 	struct archive_entry *ent;
-	size_t plen = strlen(b->top);
+	struct entry **v = NULL;
+	size_t plen = strlen(b->top), next = 0;
+	uint64_t ord = 0;
 	int error, r;
 
+	if (b->n == 0)
+		return 0;
+	if ((v = malloc(b->n * sizeof(*v))) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	for (size_t i = 0; i < b->n; i++)
+		v[i] = &b->e[i];
+	qsort(v, b->n, sizeof(*v), ord_cmp);
 	if ((error = arc_open(b, &a)) < 0 || a == NULL)
-		return error;
+		goto done;
 	b->total = 0;
 	b->read_bytes = 0;
-	while (!b->fatal && (r = arc_next(b, a, &ent)) == 1) {
+	while (!b->fatal && next < b->n && (r = arc_next(b, a, &ent)) == 1) {
 		const char *raw = archive_entry_pathname(ent);
 		struct entry *e;
 		uint64_t got = 0;
 		char *name;
 		ssize_t n;
+		int same;
 
-		if (raw == NULL || archive_entry_hardlink(ent) != NULL ||
-		    archive_entry_filetype(ent) != AE_IFREG)
+		if (v[next]->ord != ord++)
 			continue;
-		if ((name = normalise(raw)) == NULL) {
+		e = v[next++];
+		/* the same file read the first time, or it was replaced */
+		if (raw == NULL) {
+			name = NULL;
+		} else if ((name = normalise(raw)) == NULL) {
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
 		}
-		/* the same checks as the first pass: a hostile name never maps
-		 * onto a bag file */
-		e = name_problem(name) == NULL && strncmp(name, b->top, plen) == 0 ?
-			find(b, name + plen) : NULL;
+		same = name != NULL && strncmp(name, b->top, plen) == 0 &&
+			strcmp(name + plen, e->name) == 0 && archive_entry_filetype(ent) == AE_IFREG;
 		free(name);
-		if (e == NULL || !is_payload(e->name) || e->unread || e->hashed)
+		if (!same) {
+			problem(b, e->name, 0, "the archive changed while it was read");
+			b->fatal = 1;
+			break;
+		}
+		if (!is_payload(e->name) || e->unread || e->hashed)
 			continue;
 		e->hashed = 1;
 		if ((error = hash_start(b, h)) < 0 || (error = sink_begin(b, e)) < 0)
@@ -1354,6 +2241,7 @@ arc_hash(struct bag *b, struct hasher *h, unsigned char *buf)
 	error = 0;
 done:
 	archive_read_free(a);
+	free(v);
 	return error;
 }
 
@@ -1427,7 +2315,7 @@ bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	void *payload, cu_bag_info *info, const cu_bag_sink *sink)
 {
 	struct bag b = { .path = path, .cb = cb, .payload = payload, .info = info,
-		.sink = sink };
+		.sink = sink, .cd = (iconv_t)-1 };
 	unsigned char *blocks[ALG_N] = { 0 }, *buf = NULL;
 	struct hasher h = { { 0 } };
 	struct stat st;
@@ -1457,10 +2345,12 @@ bag_read(const char *path, const cu_bag_limits *lim, cu_bag_problem_cb cb,
 	strip_top(&b);
 	if (b.fatal)
 		goto verdict;
-	if ((error = check_duplicates(&b)) < 0)
+	if ((error = check_names(&b)) < 0)
 		goto done;
 	if ((error = check_bagit(&b)) < 0)
 		goto done;
+	if (b.fatal)
+		goto verdict;  /* the other tag files cannot be read */
 	if ((error = check_bag_info(&b)) < 0)
 		goto done;
 	if (find(&b, "fetch.txt") != NULL)
@@ -1503,9 +2393,17 @@ done:
 		free(blocks[a]);
 	for (size_t i = 0; i < b.n; i++) {
 		free(b.e[i].name);
+		free(b.e[i].nfc);
+		free(b.e[i].fold);
 		free(b.e[i].data);
 	}
 	free(b.e);
+	free(b.by_nfc);
+	for (size_t i = 0; i < b.ncut; i++)
+		free(b.cut[i]);
+	free(b.cut);
+	if (b.cd != (iconv_t)-1)
+		iconv_close(b.cd);
 	return error;
 }
 

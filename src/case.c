@@ -571,7 +571,10 @@ arc_ingest_case(cu_ingest *in, cu_archive *a, const char *path, const char *sour
 	struct intake k = { .a = a };
 	cu_bag_sink sink = { sink_begin, sink_data, sink_end, &k };
 	cu_conf_bag_limits cl = cu_conf_bag(a->conf);
-	cu_bag_limits lim = { cl.max_entries, cl.max_file_bytes, cl.max_bag_bytes, cl.max_ratio };
+	/* names that differ only by case are refused: such a case could not
+	 * be exported and unpacked safely on a case-insensitive file system */
+	cu_bag_limits lim = { .max_entries = cl.max_entries, .max_file_bytes = cl.max_file_bytes,
+		.max_bag_bytes = cl.max_bag_bytes, .max_ratio = cl.max_ratio, .strict_names = 1 };
 	cu_bag_info info = { 0 };
 	struct meta m = { 0 };
 	json_t *old = NULL, *doc = NULL, *volumes = NULL, *cm = NULL;

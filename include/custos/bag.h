@@ -6,6 +6,10 @@
  * filters only) and never extracted: tag files are read into memory, payload
  * files are streamed once through the digests.  Every problem found is
  * reported through a callback, so a caller can show all of them at once.
+ *
+ * Tag files other than bagit.txt are read in the encoding bagit.txt declares
+ * (any that iconv knows) and converted to UTF-8; entry names must be UTF-8
+ * and are compared after Unicode normalisation (NFC) and case folding.
  */
 #ifndef CUSTOS_BAG_H
 #define CUSTOS_BAG_H
@@ -20,18 +24,22 @@ typedef struct cu_bag_limits {
 	uint64_t max_file_bytes;  /* bytes of any one file */
 	uint64_t max_bag_bytes;   /* bytes of all files together */
 	uint32_t max_ratio;       /* bytes read from entries / archive size on disk */
+	int strict_names;         /* names equal after case folding are an error,
+	                           * not a warning (they collide on case-insensitive
+	                           * file systems) */
 } cu_bag_limits;
 
-/* 100000 entries, 4 GiB per file, 16 GiB per bag, expansion ratio 200. */
+/* 100000 entries, 4 GiB per file, 16 GiB per bag, expansion ratio 200,
+ * names that differ only by case a warning. */
 cu_bag_limits cu_bag_limits_default(void);
 
 /* What a validation learnt about the bag (filled as far as it got). */
 typedef struct cu_bag_info {
 	char version[16];          /* BagIt-Version, e.g. "1.0" */
-	char encoding[32];         /* Tag-File-Character-Encoding */
+	char encoding[32];         /* Tag-File-Character-Encoding, as declared */
 	uint64_t payload_files;    /* files under data/ */
 	uint64_t payload_bytes;    /* their bytes */
-	json_t *bag_info;          /* labels -> array of values, from bag-info.txt */
+	json_t *bag_info;          /* labels -> array of values (UTF-8), from bag-info.txt */
 } cu_bag_info;
 
 /* Releases what info holds and zeroes it (safe on a zeroed info). */

@@ -10,12 +10,16 @@
 static void
 help(void)
 {
-	printf("usage: custos bag validate PATH...\n\n"
+	printf("usage: custos bag validate [--strict-names] PATH...\n\n"
 		"Checks BagIt bags (RFC 8493): folders, or one bag in a .tar, .tar.gz,\n"
 		".tar.xz, .tar.zst or .zip file.  Nothing is extracted or archived.\n"
+		"Tag files are read in the encoding bagit.txt declares (UTF-8, GB18030,\n"
+		"GBK, Big5, UTF-16 and any other iconv knows).\n"
 		"Each problem is printed on its own line, \"PATH[: FILE]: message\";\n"
 		"warnings go to standard error.  Exit 0 when every bag is complete and\n"
-		"valid, 1 when any is not, 2 for a usage or system error.\n");
+		"valid, 1 when any is not, 2 for a usage or system error.\n\n"
+		"  --strict-names  names that differ only by case (after Unicode case\n"
+		"                  folding) are an error, not a warning, as for ingest\n");
 }
 
 /* Prints one problem: errors on stdout (the report), warnings on stderr. */
@@ -30,32 +34,50 @@ print_problem(const char *bag, const char *file, int warning, const char *messag
 		file != NULL ? ": " : "", file != NULL ? file : "", message);
 }
 
+enum { OPT_STRICT_NAMES = 1100 };
+
+/* Reads options up to the end (or, with a shortopts starting with '+', up
+ * to the first operand).  Returns -1 to go on, or the exit status. */
+static int
+bag_opts(struct cli *c, int argc, char **argv, const char *shortopts, cu_bag_limits *lim)
+{
+	static const struct option opts[] = {
+		{ "strict-names", no_argument, NULL, OPT_STRICT_NAMES },
+		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
+	int opt;
+
+	while ((opt = cli_next_opt(c, argc, argv, shortopts, opts)) != -1) {
+		switch (opt) {
+		case OPT_BAD: return EXIT_USAGE;
+		case OPT_STRICT_NAMES: lim->strict_names = 1; break;
+		case 'h': help(); return EXIT_DONE;
+		default: return cli_usage("bag", "bad option");
+		}
+	}
+	return -1;
+}
+
 int
 cmd_bag(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
-	int opt, r, status = EXIT_DONE;
+	cu_bag_limits lim = cu_bag_limits_default();
+	int r, status = EXIT_DONE;
 
-	while ((opt = getopt_long(argc, argv, "+A:h", opts, NULL)) != -1) {
-		if ((r = cli_common_opt(c, opt, optarg)) != 0) {
-			if (r < 0)
-				return EXIT_USAGE;
-			continue;
-		}
-		if (opt == 'h') {
-			help();
-			return EXIT_DONE;
-		}
-		return cli_usage("bag", "bad option");
-	}
+	if ((r = bag_opts(c, argc, argv, "+A:h", &lim)) >= 0)
+		return r;
 	if (optind >= argc)
 		return cli_usage("bag", "missing subcommand (validate)");
 	if (strcmp(argv[optind], "validate") != 0)
 		return cli_usage("bag", "unknown subcommand %s", argv[optind]);
-	if (++optind >= argc)
+	/* the subcommand's options may stand anywhere among the paths */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
+	if ((r = bag_opts(c, argc, argv, "A:h", &lim)) >= 0)
+		return r;
+	if (optind >= argc)
 		return cli_usage("bag", "validate needs at least one PATH");
 	for (; optind < argc; optind++) {
-		cu_bag_limits lim = cu_bag_limits_default();
 		int rc = cu_bag_validate(argv[optind], &lim, print_problem, NULL, NULL);
 		if (rc == CU_EINVALID) {
 			if (status == EXIT_DONE)
