@@ -275,6 +275,20 @@ arc_summary_json(const cu_archive *a, const json_t *doc)
 
 static int index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
 
+int
+arc_subject_entry(cu_index_entry *e, const cu_archive *a, const json_t *subj)
+{
+	int error;
+
+	if (arc_jstr(subj, "id_no") != NULL) {
+		if ((error = arc_person_key(e->person, a, arc_jstr(subj, "id_no"))) < 0)
+			return error;
+		e->has_person = 1;
+	}
+	e->org = arc_jstr(subj, "uscc");
+	return 0;
+}
+
 /* Item numbers: the class key is the ref without its last level. */
 int
 arc_note_item(cu_index_txn *t, const char *ref)
@@ -329,12 +343,8 @@ index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	if (content != NULL && strncmp(content, "sha256:", 7) == 0 &&
 	    cu_unhex(e.content, 32, content + 7) == 0)
 		e.has_content = 1;
-	if (arc_jstr(subj, "id_no") != NULL) {
-		if ((error = arc_person_key(e.person, a, arc_jstr(subj, "id_no"))) < 0)
-			return error;
-		e.has_person = 1;
-	}
-	e.org = arc_jstr(subj, "uscc");
+	if ((error = arc_subject_entry(&e, a, subj)) < 0)
+		return error;
 	e.service = arc_jstr(r, "service");
 	e.insurance = arc_jstr(r, "insurance");
 	e.channel = arc_jstr(r, "channel");

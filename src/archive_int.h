@@ -116,6 +116,8 @@ int arc_case_file(const json_t **file, const json_t *doc, const char *key, const
 /* HMAC person key of a resident ID number; the item number of a ref noted. */
 int arc_person_key(unsigned char out[32], const cu_archive *a, const char *idno);
 int arc_note_item(cu_index_txn *t, const char *ref);
+/* The person key (HMAC) and USCC of a subject {kind, id_no | uscc} into e. */
+int arc_subject_entry(cu_index_entry *e, const cu_archive *a, const json_t *subj);
 
 /* Commits an access event (archive.c): records is an array of {id, ref};
  * event (may be NULL) receives the event document's exact text. */

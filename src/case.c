@@ -879,12 +879,8 @@ arc_index_case(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	e.more_content = (const unsigned char (*)[32])digests;
 	e.n_more_content = nd;
 	e.file_names = names;
-	if (arc_jstr(subj, "id_no") != NULL) {
-		if ((error = arc_person_key(e.person, a, arc_jstr(subj, "id_no"))) < 0)
-			goto done;
-		e.has_person = 1;
-	}
-	e.org = arc_jstr(subj, "uscc");
+	if ((error = arc_subject_entry(&e, a, subj)) < 0)
+		goto done;
 	e.insurance = arc_jstr(c, "insurance");
 	e.case_no = arc_jstr(c, "case_no");
 	e.case_type = arc_jstr(c, "case_type");

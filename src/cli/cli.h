@@ -73,6 +73,13 @@ int cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
 int cli_filter_opt(cu_search_query *q, int opt, const char *arg, const char *cmd);
 
 /* Commands. */
+/* Prints s with tabs and line breaks turned into spaces (one field of a
+ * tab-separated line). */
+void cli_put_field(const char *s);
+
+/* Parses --version N (a revision, 1 or more); -1 after a usage message. */
+long cli_revision(const char *cmd, const char *arg);
+
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_ingest(struct cli *c, int argc, char **argv);
 int cmd_search(struct cli *c, int argc, char **argv);

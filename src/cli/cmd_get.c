@@ -135,13 +135,10 @@ cmd_get(struct cli *c, int argc, char **argv)
 		case 'P': g.purpose = optarg; break;
 		case 'U': g.unmask = 1; break;
 		case 'f': g.file = optarg; g.content = 1; break;
-		case 'V': {
-			char *end;
-			g.version = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || g.version < 1)
-				return cli_usage("get", "--version: a revision number, 1 or more");
+		case 'V':
+			if ((g.version = cli_revision("get", optarg)) < 0)
+				return EXIT_USAGE;
 			break;
-		}
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("get", "bad option");
 		}

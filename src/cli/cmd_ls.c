@@ -22,14 +22,6 @@ help(void)
 		"that documents were added to.  Nothing personal is shown; ls is not recorded.\n");
 }
 
-/* Prints s with tabs and line breaks turned into spaces. */
-static void
-put_field(const char *s)
-{
-	for (; s && *s; s++)
-		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
-}
-
 int
 cmd_ls(struct cli *c, int argc, char **argv)
 {
@@ -48,13 +40,10 @@ cmd_ls(struct cli *c, int argc, char **argv)
 			return EXIT_USAGE;
 		switch (opt) {
 		case 'j': json = 1; break;
-		case 'V': {
-			char *end;
-			version = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || version < 1)
-				return cli_usage("ls", "--version: a revision number, 1 or more");
+		case 'V':
+			if ((version = cli_revision("ls", optarg)) < 0)
+				return EXIT_USAGE;
 			break;
-		}
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("ls", "bad option");
 		}
@@ -90,15 +79,15 @@ cmd_ls(struct cli *c, int argc, char **argv)
 				free(s);
 				continue;
 			}
-			put_field(json_string_value(json_object_get(f, "ref")));
+			cli_put_field(json_string_value(json_object_get(f, "ref")));
 			putchar('\t');
-			put_field(json_string_value(json_object_get(v, "name")));
+			cli_put_field(json_string_value(json_object_get(v, "name")));
 			putchar('\t');
-			put_field(json_string_value(json_object_get(f, "path")));
+			cli_put_field(json_string_value(json_object_get(f, "path")));
 			printf("\t%lld\t", (long long)json_integer_value(json_object_get(f, "size")));
-			put_field(json_string_value(json_object_get(f, "media_type")));
+			cli_put_field(json_string_value(json_object_get(f, "media_type")));
 			putchar('\t');
-			put_field(json_string_value(json_object_get(f, "digest")));
+			cli_put_field(json_string_value(json_object_get(f, "digest")));
 			putchar('\n');
 		}
 	}

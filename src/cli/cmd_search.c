@@ -32,14 +32,6 @@ struct out {
 	int json;
 };
 
-/* Prints s with tabs and line breaks turned into spaces. */
-static void
-put_field(const char *s)
-{
-	for (; s && *s; s++)
-		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
-}
-
 static int
 print_hit(const json_t *hit, void *payload)
 {
@@ -54,24 +46,24 @@ print_hit(const json_t *hit, void *payload)
 		free(s);
 		return 0;
 	}
-	put_field(json_string_value(json_object_get(hit, "ref")));
+	cli_put_field(json_string_value(json_object_get(hit, "ref")));
 	putchar('\t');
-	put_field(json_string_value(json_object_get(hit, "time")));
+	cli_put_field(json_string_value(json_object_get(hit, "time")));
 	putchar('\t');
 	if (json_string_value(json_object_get(hit, "case_type")) != NULL) {
 		fputs("case:", stdout);
-		put_field(json_string_value(json_object_get(hit, "case_type")));
+		cli_put_field(json_string_value(json_object_get(hit, "case_type")));
 	} else {
-		put_field(json_string_value(json_object_get(hit, "service")));
+		cli_put_field(json_string_value(json_object_get(hit, "service")));
 	}
 	putchar('\t');
-	put_field(json_string_value(json_object_get(hit, "insurance")));
+	cli_put_field(json_string_value(json_object_get(hit, "insurance")));
 	putchar('\t');
-	put_field(json_string_value(json_object_get(subj, "id")));
+	cli_put_field(json_string_value(json_object_get(subj, "id")));
 	putchar(' ');
-	put_field(json_string_value(json_object_get(subj, "name")));
+	cli_put_field(json_string_value(json_object_get(subj, "name")));
 	putchar('\t');
-	put_field(json_string_value(json_object_get(hit, "summary")));
+	cli_put_field(json_string_value(json_object_get(hit, "summary")));
 	putchar('\n');
 	return 0;
 }

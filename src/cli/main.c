@@ -45,6 +45,26 @@ usage(FILE *f)
 		"exit status: 0 done, 1 problems found (some input rejected), 2 usage or system error\n");
 }
 
+void
+cli_put_field(const char *s)
+{
+	for (; s && *s; s++)
+		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+}
+
+long
+cli_revision(const char *cmd, const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 1) {
+		cli_usage(cmd, "--version: a revision number, 1 or more");
+		return -1;
+	}
+	return v;
+}
+
 const char *
 cli_archive_path(const struct cli *c)
 {
