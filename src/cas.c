@@ -94,6 +94,9 @@ cu_cas_loose_path(char *out, size_t outsz, const cu_cas *c, const unsigned char 
 	return cu_pathf(out, outsz, "%s/%s", c->dir, name);
 }
 
+/* "Is it there" is asked with the effective ids (AT_EACCESS), the ones
+ * every open and rename here uses: a process acting for a user (its real
+ * uid) with the archive owner's rights must see the objects it reads. */
 int
 cu_cas_has_loose(const cu_cas *c, const unsigned char digest[32])
 {
@@ -101,7 +104,7 @@ cu_cas_has_loose(const cu_cas *c, const unsigned char digest[32])
 
 	if (cu_cas_loose_path(path, sizeof(path), c, digest) < 0)
 		return 0;
-	return access(path, F_OK) == 0;
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
 
 int
@@ -112,7 +115,7 @@ cu_cas_put_loose(cu_cas *c, const unsigned char digest[32], const void *data, si
 
 	if ((error = cu_cas_loose_path(path, sizeof(path), c, digest)) < 0)
 		return error;
-	if (access(path, F_OK) == 0)
+	if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0)
 		return 0;
 	cu_hex(hex, digest, 32);
 	if ((error = cu_pathf(dir, sizeof(dir), "%s/sha256/%.2s", c->dir, hex)) < 0)
@@ -249,7 +252,7 @@ cu_cas_writer_commit(cu_cas_writer *w)
 	} else if (errno != EEXIST) {
 		return cu_error_sys("mkdir %s", dir);
 	}
-	if (access(path, F_OK) == 0) {
+	if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0) {
 		unlink(w->tmp);
 	} else if (rename(w->tmp, path) < 0) {
 		return cu_error_sys("rename %s", w->tmp);
@@ -785,5 +788,248 @@ cu_cas_scan_pack(const cu_cas *c, const char *pack, cu_cas_member_cb cb, void *p
 		error = cu_error_set(CU_EINVALID, "%s: %s", pack, archive_error_string(a));
 done:
 	archive_read_free(a);
+	return error;
+}
+
+/* ---- disposal ------------------------------------------------------------- */
+
+int
+cu_cas_remove_loose(cu_cas *c, const unsigned char digest[32])
+{
+	char path[4096], dir[4096], hex[65];
+	int error;
+
+	if ((error = cu_cas_loose_path(path, sizeof(path), c, digest)) < 0)
+		return error;
+	cu_hex(hex, digest, 32);
+	if ((error = cu_pathf(dir, sizeof(dir), "%s/sha256/%.2s", c->dir, hex)) < 0)
+		return error;
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cu_error_sys("removing %s", path);
+	}
+	if ((error = cu_fsync_dir(dir)) < 0)
+		return error;
+	return 1;
+}
+
+int
+cu_cas_remove_pack(cu_cas *c, const char *pack)
+{
+	char path[4096], packs[4096];
+	int error;
+
+	if (strchr(pack, '/') != NULL || strncmp(pack, "pack-", 5) != 0)
+		return cu_error_set(CU_EINVALID, "%s: not a pack name", pack);
+	if ((error = cu_pathf(packs, sizeof(packs), "%s/packs", c->dir)) < 0 ||
+	    (error = cu_pathf(path, sizeof(path), "%s/%s", packs, pack)) < 0)
+		return error;
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cu_error_sys("removing %s", path);
+	}
+	return cu_fsync_dir(packs);
+}
+
+struct kept {
+	unsigned char digest[32];
+	uint64_t size;
+};
+
+/* Copies one member's data from r to w, hashing it; CU_EINVALID if the
+ * bytes do not match the member's name. */
+static int
+copy_member(struct archive *r, struct archive *w, const unsigned char digest[32],
+	const char *pack, const char *tmp)
+{
+	static _Thread_local char buf[1 << 16];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char got[32];
+	char hex[65];
+	la_ssize_t n;
+	int error = 0;
+
+	if (md == NULL || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		error = cu_error_set(CU_ERROR, "SHA-256 context failed");
+		goto done;
+	}
+	while ((n = archive_read_data(r, buf, sizeof(buf))) > 0) {
+		if (!EVP_DigestUpdate(md, buf, (size_t)n)) {
+			error = cu_error_set(CU_ERROR, "SHA-256 failed");
+			goto done;
+		}
+		if (archive_write_data(w, buf, (size_t)n) != n) {
+			error = cu_error_set(CU_ERROR, "%s: %s", tmp, archive_error_string(w));
+			goto done;
+		}
+	}
+	if (n < 0) {
+		error = cu_error_set(CU_EINVALID, "%s: %s", pack, archive_error_string(r));
+		goto done;
+	}
+	if (!EVP_DigestFinal_ex(md, got, NULL)) {
+		error = cu_error_set(CU_ERROR, "SHA-256 failed");
+		goto done;
+	}
+	if (memcmp(got, digest, 32) != 0) {
+		cu_hex(hex, digest, 32);
+		error = cu_error_set(CU_EINVALID, "%s: object %s does not match its name; the "
+			"pack is not rewritten (run custos verify)", pack, hex);
+	}
+done:
+	EVP_MD_CTX_free(md);
+	return error;
+}
+
+int
+cu_cas_repack(cu_cas *c, const char *pack,
+	int (*drop)(const unsigned char digest[32], void *payload), void *drop_payload,
+	char new_name[96], cu_cas_member_cb cb, void *payload, size_t *dropped)
+{
+	struct archive *r = NULL, *w = NULL;
+	struct archive_entry *e, *out = NULL;
+	struct pack_out o = { .fd = -1 };
+	struct kept *kept = NULL;
+	size_t nkept = 0, capkept = 0;
+	char path[4096], packs[4096], tmp[4096], final[4096], hex[65];
+	unsigned char rnd[8], sum[32];
+	uint64_t pos;
+	int rc, error = 0, renamed = 0;
+
+	new_name[0] = '\0';
+	*dropped = 0;
+	if (strchr(pack, '/') != NULL)
+		return cu_error_set(CU_EINVALID, "%s: not a pack name", pack);
+	if ((error = cu_pathf(packs, sizeof(packs), "%s/packs", c->dir)) < 0 ||
+	    (error = cu_pathf(path, sizeof(path), "%s/%s", packs, pack)) < 0)
+		return error;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return cu_error_set(CU_ERROR, "no randomness for a temporary name");
+	cu_hex(hex, rnd, sizeof(rnd));
+	if ((error = cu_pathf(tmp, sizeof(tmp), "%s/.tmp-%s.tar", packs, hex)) < 0)
+		return error;
+	if ((r = archive_read_new()) == NULL || (w = archive_write_new()) == NULL ||
+	    (out = archive_entry_new()) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	archive_read_support_format_tar(r);
+	if (archive_read_open_filename(r, path, 65536) != ARCHIVE_OK) {
+		error = cu_error_set(CU_ERROR, "%s: %s", path, archive_error_string(r));
+		goto done;
+	}
+	if ((o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444)) < 0) {
+		error = cu_error_sys("%s", tmp);
+		goto done;
+	}
+	if ((o.md = EVP_MD_CTX_new()) == NULL || !EVP_DigestInit_ex(o.md, EVP_sha256(), NULL)) {
+		error = cu_error_set(CU_ERROR, "SHA-256 context failed");
+		goto done;
+	}
+	/* the same writer settings as a batch's pack: ustar, exact offsets */
+	if (archive_write_set_format_ustar(w) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w, 1) != ARCHIVE_OK ||
+	    archive_write_open(w, &o, NULL, pack_write_cb, NULL) != ARCHIVE_OK) {
+		error = cu_error_set(CU_ERROR, "%s: %s", tmp, archive_error_string(w));
+		goto done;
+	}
+	while ((rc = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
+		unsigned char digest[32];
+		const char *name = archive_entry_pathname(e);
+		if (archive_entry_filetype(e) != AE_IFREG || name == NULL ||
+		    parse_member_name(digest, name) < 0 || archive_entry_size(e) < 0) {
+			error = cu_error_set(CU_EINVALID, "%s: member %s is not an object", pack,
+				name ? name : "(unnamed)");
+			goto done;
+		}
+		if (drop(digest, drop_payload)) {
+			(*dropped)++;
+			continue;   /* libarchive skips its data */
+		}
+		archive_entry_clear(out);
+		archive_entry_set_pathname(out, name);
+		archive_entry_set_filetype(out, AE_IFREG);
+		archive_entry_set_perm(out, 0444);
+		archive_entry_set_size(out, archive_entry_size(e));
+		archive_entry_set_mtime(out, archive_entry_mtime(e), 0);
+		if (archive_write_header(w, out) != ARCHIVE_OK) {
+			error = cu_error_set(CU_ERROR, "%s: %s", tmp, archive_error_string(w));
+			goto done;
+		}
+		if ((error = copy_member(r, w, digest, pack, tmp)) < 0)
+			goto done;
+		if ((error = cu_grow(&kept, &capkept, nkept + 1, sizeof(*kept))) < 0)
+			goto done;
+		memcpy(kept[nkept].digest, digest, 32);
+		kept[nkept].size = (uint64_t)archive_entry_size(e);
+		nkept++;
+		if (o.failed_errno)
+			break;
+	}
+	if (rc != ARCHIVE_OK && rc != ARCHIVE_EOF) {
+		error = cu_error_set(CU_EINVALID, "%s: %s", pack, archive_error_string(r));
+		goto done;
+	}
+	if (archive_write_close(w) != ARCHIVE_OK) {
+		error = cu_error_set(CU_ERROR, "%s: %s", tmp, archive_error_string(w));
+		goto done;
+	}
+	if (o.failed_errno) {
+		error = cu_error_set(CU_ERROR, "%s: %s", tmp, o.failure);
+		goto done;
+	}
+	if (*dropped == 0 || nkept == 0)
+		goto done;    /* nothing to rewrite, or nothing to keep */
+	if (fsync(o.fd) < 0) {
+		error = cu_error_sys("fsync %s", tmp);
+		goto done;
+	}
+	if (close(o.fd) < 0) {
+		o.fd = -1;
+		error = cu_error_sys("%s", tmp);
+		goto done;
+	}
+	o.fd = -1;
+	if (!EVP_DigestFinal_ex(o.md, sum, NULL)) {
+		error = cu_error_set(CU_ERROR, "SHA-256 failed");
+		goto done;
+	}
+	cu_hex(hex, sum, 32);
+	snprintf(new_name, 96, "pack-%s.tar", hex);
+	if ((error = cu_pathf(final, sizeof(final), "%s/%s", packs, new_name)) < 0)
+		goto done;
+	/* an earlier run that stopped half-way made the very same file */
+	if (rename(tmp, final) < 0) {
+		error = cu_error_sys("%s", final);
+		goto done;
+	}
+	renamed = 1;
+	if ((error = cu_fsync_dir(packs)) < 0)
+		goto done;
+	pos = 0;
+	for (size_t i = 0; i < nkept && cb != NULL; i++) {
+		if ((error = cb(kept[i].digest, new_name, pos + 512, kept[i].size, payload)) != 0)
+			goto done;
+		pos += 512 + ((kept[i].size + 511) / 512) * 512;
+	}
+done:
+	if (r != NULL)
+		archive_read_free(r);
+	if (w != NULL)
+		archive_write_free(w);
+	archive_entry_free(out);
+	EVP_MD_CTX_free(o.md);
+	if (o.fd >= 0)
+		close(o.fd);
+	if (!renamed) {
+		unlink(tmp);
+		if (error < 0)
+			new_name[0] = '\0';
+	}
+	if (error < 0 && !renamed)
+		*dropped = 0;
+	free(kept);
 	return error;
 }

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -45,7 +46,7 @@
 
 #define INDEX_VERSION "1"
 #define INDEX_MAPSIZE ((size_t)64 << 30)
-#define INDEX_MAXDBS  16
+#define INDEX_MAXDBS  24
 #define TIME_BE_LEN   8
 #define POSTING_LEN   (TIME_BE_LEN + 32)   /* time_be ‖ id */
 #define TOKEN_MAX     64
@@ -54,6 +55,7 @@
 enum {
 	DB_META, DB_REC, DB_REF, DB_RKEY, DB_CONTENT, DB_TIME, DB_PERSON,
 	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_MLOG, DB_CKPT, DB_COMMIT,
+	DB_DISPO,
 	DB_COUNT
 };
 
@@ -77,6 +79,7 @@ static const struct {
 	[DB_MLOG]    = { "mlog",    0 },
 	[DB_CKPT]    = { "ckpt",    0 },
 	[DB_COMMIT]  = { "commit",  0 },
+	[DB_DISPO]   = { "dispo",   0 },
 };
 
 /* Scratch space for the tokenizer, reused across calls so that indexing a
@@ -273,6 +276,7 @@ cu_index_open(cu_index **out, const char *dir, int writable)
 	cu_index *ix = NULL;
 	char data[PATH_MAX];
 	MDB_envinfo info;
+	struct stat st;
 	unsigned int flags = MDB_NOTLS;
 	int rc, error = 0;
 
@@ -283,7 +287,9 @@ cu_index_open(cu_index **out, const char *dir, int writable)
 		/* 0700: the index holds HMACs of ID numbers */
 		if ((error = cu_mkdir_p(dir, 0700)) < 0)
 			return error;
-	} else if (access(data, F_OK) < 0) {
+	} else if (stat(data, &st) < 0) {
+		/* stat, not access: a process acting for a user (real uid) with the
+		 * archive owner's rights (effective uid) must see the index */
 		if (errno == ENOENT || errno == ENOTDIR)
 			return cu_error_set(CU_ENOTFOUND, "%s: index not built", dir);
 		return cu_error_sys("%s", data);
@@ -1867,5 +1873,208 @@ cu_index_remove(cu_index_txn *t, const cu_index_entry *e)
 	if (e->file_names != NULL &&
 	    (error = tokenize(&t->scratch, e->file_names, del_token, &dc)) < 0)
 		return error;
+	return 0;
+}
+
+/* ---- disposition: holds, lists, disposals, removed objects ------------------ */
+
+/* The key of a mark: its kind byte, then the key's bytes, into buf. */
+static int
+mark_key(MDB_val *k, unsigned char *buf, size_t bufsz, const cu_index_txn *t, char kind,
+	const void *key, size_t klen)
+{
+	int error;
+
+	if (klen + 1 > bufsz)
+		return cu_error_set(CU_EINVALID, "index: mark key too long");
+	if ((error = check_key(t, "mark", klen + 1)) < 0)
+		return error;
+	buf[0] = (unsigned char)kind;
+	memcpy(buf + 1, key, klen);
+	k->mv_size = klen + 1;
+	k->mv_data = buf;
+	return 0;
+}
+
+int
+cu_index_put_mark(cu_index_txn *t, char kind, const void *key, size_t klen, const char *value)
+{
+	unsigned char buf[512];
+	MDB_val k, v = { strlen(value), (void *)value };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0 ||
+	    (error = mark_key(&k, buf, sizeof(buf), t, kind, key, klen)) < 0)
+		return error;
+	if ((rc = mdb_put(t->txn, t->ix->dbi[DB_DISPO], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing a disposition mark");
+	return 0;
+}
+
+int
+cu_index_get_mark(char **value, cu_index_txn *t, char kind, const void *key, size_t klen)
+{
+	unsigned char buf[512];
+	MDB_val k, v;
+	int rc, error;
+
+	if (value)
+		*value = NULL;
+	if ((error = mark_key(&k, buf, sizeof(buf), t, kind, key, klen)) < 0)
+		return error;
+	rc = mdb_get(t->txn, t->ix->dbi[DB_DISPO], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return CU_ENOTFOUND;     /* the common answer: no message */
+	if (rc != 0)
+		return lmdb_error(rc, "reading a disposition mark");
+	if (value == NULL)
+		return 0;
+	if ((*value = malloc(v.mv_size + 1)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	memcpy(*value, v.mv_data, v.mv_size);
+	(*value)[v.mv_size] = '\0';
+	return 0;
+}
+
+int
+cu_index_del_mark(cu_index_txn *t, char kind, const void *key, size_t klen)
+{
+	unsigned char buf[512];
+	MDB_val k;
+	int rc, error;
+
+	if ((error = need_write(t)) < 0 ||
+	    (error = mark_key(&k, buf, sizeof(buf), t, kind, key, klen)) < 0)
+		return error;
+	rc = mdb_del(t->txn, t->ix->dbi[DB_DISPO], &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_error(rc, "removing a disposition mark");
+	return 0;
+}
+
+int
+cu_index_foreach_mark(cu_index_txn *t, char kind, cu_index_mark_cb cb, void *payload)
+{
+	unsigned char first = (unsigned char)kind;
+	MDB_cursor *c;
+	MDB_val k = { 1, &first }, v;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_DISPO], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && error == 0 && k.mv_size >= 1 && ((unsigned char *)k.mv_data)[0] == first;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char *value = malloc(v.mv_size + 1);
+		if (value == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			break;
+		}
+		memcpy(value, v.mv_data, v.mv_size);
+		value[v.mv_size] = '\0';
+		error = cb((const unsigned char *)k.mv_data + 1, k.mv_size - 1, value, payload);
+		free(value);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "walking disposition marks");
+	return error;
+}
+
+static int
+count_one(const void *key, size_t klen, const char *value, void *payload)
+{
+	(void)key;
+	(void)klen;
+	(void)value;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+int
+cu_index_count_marks(size_t *n, cu_index_txn *t, char kind)
+{
+	*n = 0;
+	return cu_index_foreach_mark(t, kind, count_one, n);
+}
+
+int
+cu_index_foreach_content(cu_index_txn *t, const unsigned char digest[32],
+	int (*cb)(const unsigned char id[32], void *payload), void *payload)
+{
+	MDB_cursor *c;
+	MDB_val k = { 32, (void *)digest }, v;
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_CONTENT], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY); rc == 0 && error == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_DUP)) {
+		if (v.mv_size != 32) {
+			error = damaged("content entry is not 32 bytes");
+			break;
+		}
+		error = cb(v.mv_data, payload);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "reading content");
+	return error;
+}
+
+int
+cu_index_foreach_class(cu_index_txn *t, int (*cb)(const char *class_key, uint32_t last,
+	void *payload), void *payload)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	char key[512];
+	int rc, error = 0;
+
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[DB_ITEM], &c)) != 0)
+		return lmdb_error(rc, "opening a cursor");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && error == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const unsigned char *b = v.mv_data;
+		if (v.mv_size != 4 || k.mv_size >= sizeof(key)) {
+			error = damaged("malformed item counter");
+			break;
+		}
+		memcpy(key, k.mv_data, k.mv_size);
+		key[k.mv_size] = '\0';
+		error = cb(key, (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+			(uint32_t)b[3] << 24, payload);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "walking item counters");
+	return error;
+}
+
+int
+cu_index_del_objloc(cu_index_txn *t, const unsigned char digest[32])
+{
+	MDB_val k = { 32, (void *)digest };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0)
+		return error;
+	rc = mdb_del(t->txn, t->ix->dbi[DB_OBJLOC], &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_error(rc, "removing an object location");
+	return 0;
+}
+
+int
+cu_index_del_pack(cu_index_txn *t, const char *pack)
+{
+	MDB_val k = { strlen(pack), (void *)pack };
+	int rc, error;
+
+	if ((error = need_write(t)) < 0 || (error = check_key(t, "pack name", k.mv_size)) < 0)
+		return error;
+	rc = mdb_del(t->txn, t->ix->dbi[DB_PACKS], &k, NULL);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmdb_error(rc, "removing a pack");
 	return 0;
 }

@@ -10,7 +10,8 @@
  * with tar next to the loose files gives the whole object tree, and
  * `sha256sum` alone checks every object.  Everything is durable (file and
  * folder fsynced) before the call returns, so a record may point at it.
- * Objects are never modified or removed.
+ * Objects are never modified; they are removed only by an approved
+ * disposal (docs/disposition.md), through the three calls at the end.
  */
 #ifndef CUSTOS_CAS_H
 #define CUSTOS_CAS_H
@@ -112,5 +113,29 @@ int cu_cas_list_packs(const cu_cas *c, cu_cas_pack_cb cb, void *payload);
  * named sha256/<2>/<62>, or a truncated pack. */
 int cu_cas_scan_pack(const cu_cas *c, const char *pack, cu_cas_member_cb cb,
 	void *payload);
+
+/* ---- disposal (docs/disposition.md) ------------------------------------- */
+
+/* Removes a loose object (unlink, then fsync of its folder).  Returns 1 if
+ * it was there, 0 if not, or a negative code. */
+int cu_cas_remove_loose(cu_cas *c, const unsigned char digest[32]);
+
+/* Writes a copy of pack without the members for which drop() returns 1:
+ * the kept members in their order, with their names, mode and time, each
+ * checked against its name while it is copied (CU_EINVALID naming the
+ * object if one does not match: nothing is written); fsynced, renamed to
+ * pack-<its SHA-256>.tar and the folder fsynced, so the same input always
+ * gives the same pack.  Reports where each kept member landed through cb.
+ * new_name is "" when nothing was dropped or nothing is kept (no pack is
+ * written then); *dropped counts the members left out.  The old pack is
+ * left in place: the caller removes it with cu_cas_remove_pack once the
+ * index points at the new one. */
+int cu_cas_repack(cu_cas *c, const char *pack,
+	int (*drop)(const unsigned char digest[32], void *payload), void *drop_payload,
+	char new_name[96], cu_cas_member_cb cb, void *payload, size_t *dropped);
+
+/* Removes a pack file (unlink, then fsync of objects/packs); absent is not
+ * an error. */
+int cu_cas_remove_pack(cu_cas *c, const char *pack);
 
 #endif

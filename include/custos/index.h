@@ -30,6 +30,10 @@
  *   ckpt     tree size[8 BE] -> signed checkpoint note    (one per history commit)
  *   meta     also "log_size" -> u64 LE, the number of log leaves
  *   commit   first log leaf of a commit[8 BE] -> its hex id (one entry per commit)
+ *   dispo    disposition marks, kind byte ‖ key -> JSON text (docs/disposition.md):
+ *            'H' ‖ ref  the record is on hold      'L' ‖ ref  on an open destruction list
+ *            'D' ‖ ref  its content was disposed   'R' ‖ digest[32]  object removed by
+ *            a disposal   'P' ‖ digest[32]  its removal from disk is not yet done
  * time_be is the record's time (epoch seconds, offset by 2^63 so that the
  * big-endian bytes sort in time order, negatives included).
  */
@@ -166,6 +170,34 @@ int cu_index_get_commit(char commit[41], cu_index_txn *t, uint64_t leaf);
  * archive-wide events when record_id is all zero bytes. */
 int cu_index_foreach_event(cu_index_txn *t, const unsigned char record_id[32],
 	int (*cb)(int64_t time, const unsigned char event_id[32], void *payload), void *payload);
+
+/* Disposition marks (see "dispo" above): kind is one byte, key up to 500
+ * bytes (a ref in its normal form, or a 32-byte digest), value a JSON text.
+ * get returns CU_ENOTFOUND without setting a message when there is no
+ * mark, and fills *value (new string) when value is not NULL.  Deleting an
+ * absent mark is not an error.  foreach walks one kind in key order. */
+int cu_index_put_mark(cu_index_txn *t, char kind, const void *key, size_t klen,
+	const char *value);
+int cu_index_get_mark(char **value, cu_index_txn *t, char kind, const void *key, size_t klen);
+int cu_index_del_mark(cu_index_txn *t, char kind, const void *key, size_t klen);
+typedef int (*cu_index_mark_cb)(const void *key, size_t klen, const char *value,
+	void *payload);
+int cu_index_foreach_mark(cu_index_txn *t, char kind, cu_index_mark_cb cb, void *payload);
+int cu_index_count_marks(size_t *n, cu_index_txn *t, char kind);
+
+/* Every record (current revision) whose content includes the object
+ * `digest`, in id order. */
+int cu_index_foreach_content(cu_index_txn *t, const unsigned char digest[32],
+	int (*cb)(const unsigned char id[32], void *payload), void *payload);
+
+/* Every class key with its last item number, in byte order of the keys. */
+int cu_index_foreach_class(cu_index_txn *t, int (*cb)(const char *class_key, uint32_t last,
+	void *payload), void *payload);
+
+/* Forgets where a packed object was, and a pack (both after a disposal
+ * removed them; absent is not an error). */
+int cu_index_del_objloc(cu_index_txn *t, const unsigned char digest[32]);
+int cu_index_del_pack(cu_index_txn *t, const char *pack);
 
 /* Splits text into index tokens: ASCII letters and digits as words,
  * case-folded (a-z0-9, at least 1 character, at most 64); runs of CJK

@@ -246,6 +246,132 @@ test_scan_rejects_hostile_members(void **state)
 	cu_cas_free(c);
 }
 
+/* drop() for cu_cas_repack: the digests in a list ending with an all-zero one */
+static int
+drop_listed(const unsigned char digest[32], void *payload)
+{
+	const unsigned char (*list)[32] = payload;
+	static const unsigned char zero[32];
+
+	for (; memcmp(*list, zero, 32) != 0; list++)
+		if (memcmp(*list, digest, 32) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+test_repack_and_remove(void **state)
+{
+	cu_cas *c = open_cas("repack");
+	cu_cas_batch *b = NULL;
+	const char *items[] = { "alpha", "beta, the one to go", "gamma", "delta" };
+	unsigned char d[4][32], drop[3][32], sum[32], big_d[32];
+	struct members written = { .n = 0 }, moved = { .n = 0 }, again = { .n = 0 };
+	struct members scanned = { .n = 0 };
+	char pack[96], pack2[96], pack3[96], path[4096], hex[65], *got = NULL;
+	size_t len, dropped = 99;
+	int npacks = 0;
+
+	(void)state;
+	assert_int_equal(cu_cas_batch_new(&b, c, 1000), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cu_cas_batch_add(b, d[i], NULL, items[i], strlen(items[i])), 0);
+	assert_int_equal(cu_cas_batch_write(b, pack, collect, &written), 0);
+	cu_cas_batch_free(b);
+
+	/* nothing to drop: nothing written */
+	memset(drop, 0, sizeof(drop));
+	assert_int_equal(cu_cas_repack(c, pack, drop_listed, drop, pack2, collect, &moved,
+		&dropped), 0);
+	assert_string_equal(pack2, "");
+	assert_int_equal(dropped, 0);
+	assert_int_equal(moved.n, 0);
+
+	/* drop "beta": the others keep their order and bytes in a new pack */
+	memcpy(drop[0], d[1], 32);
+	assert_int_equal(cu_cas_repack(c, pack, drop_listed, drop, pack2, collect, &moved,
+		&dropped), 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(moved.n, 3);
+	assert_string_not_equal(pack2, pack);
+	snprintf(path, sizeof(path), "%s/repack/packs/%s", root, pack2);
+	assert_int_equal(cu_read_file(&got, &len, path, 1 << 20), 0);
+	assert_int_equal(cu_sha256(sum, got, len), 0);
+	cu_hex(hex, sum, 32);
+	assert_memory_equal(pack2 + 5, hex, 64);     /* named by its digest */
+	free(got);
+	got = NULL;
+	for (int i = 0, k = 0; i < 4; i++) {
+		if (i == 1)
+			continue;
+		assert_memory_equal(moved.m[k].d, d[i], 32);
+		assert_string_equal(moved.m[k].pack, pack2);
+		assert_int_equal(cu_cas_read_packed(&got, &len, c, pack2, moved.m[k].off,
+			moved.m[k].size, d[i]), 0);
+		assert_memory_equal(got, items[i], len);
+		free(got);
+		got = NULL;
+		k++;
+	}
+	assert_int_equal(cu_cas_scan_pack(c, pack2, collect, &scanned), 0);
+	assert_int_equal(scanned.n, 3);
+	/* the same input gives the very same pack (a re-run after a crash) */
+	assert_int_equal(cu_cas_repack(c, pack, drop_listed, drop, pack3, collect, &again,
+		&dropped), 0);
+	assert_string_equal(pack3, pack2);
+	assert_int_equal(again.n, 3);
+	/* the old pack goes only when asked, and absent is fine */
+	assert_int_equal(cu_cas_list_packs(c, count_packs, &npacks), 0);
+	assert_int_equal(npacks, 2);
+	assert_int_equal(cu_cas_remove_pack(c, pack), 0);
+	assert_int_equal(cu_cas_remove_pack(c, pack), 0);
+	assert_int_equal(cu_cas_remove_pack(c, "../x"), CU_EINVALID);
+	npacks = 0;
+	assert_int_equal(cu_cas_list_packs(c, count_packs, &npacks), 0);
+	assert_int_equal(npacks, 1);
+
+	/* every member dropped: no new pack */
+	memcpy(drop[0], d[0], 32);
+	memcpy(drop[1], d[2], 32);
+	memcpy(drop[2], d[3], 32);
+	{
+		unsigned char all[4][32];
+		memcpy(all, drop, sizeof(drop));
+		memset(all[3], 0, 32);
+		assert_int_equal(cu_cas_repack(c, pack2, drop_listed, all, pack3, collect, &again,
+			&dropped), 0);
+	}
+	assert_string_equal(pack3, "");
+	assert_int_equal(dropped, 3);
+
+	/* a damaged member is never carried into a new pack */
+	snprintf(path, sizeof(path), "%s/repack/packs/%s", root, pack2);
+	assert_int_equal(chmod(path, 0644), 0);
+	{
+		int fd = open(path, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "X", 1, (off_t)moved.m[2].off), 1);
+		close(fd);
+	}
+	memset(drop, 0, sizeof(drop));
+	memcpy(drop[0], d[0], 32);
+	assert_int_equal(cu_cas_repack(c, pack2, drop_listed, drop, pack3, collect, &again,
+		&dropped), CU_EINVALID);
+	assert_non_null(strstr(cu_error_last(), "does not match its name"));
+	assert_string_equal(pack3, "");
+	npacks = 0;
+	assert_int_equal(cu_cas_list_packs(c, count_packs, &npacks), 0);
+	assert_int_equal(npacks, 1);
+
+	/* loose objects */
+	assert_int_equal(cu_sha256(big_d, "loose bytes", 11), 0);
+	assert_int_equal(cu_cas_put_loose(c, big_d, "loose bytes", 11), 0);
+	assert_int_equal(cu_cas_remove_loose(c, big_d), 1);
+	assert_int_equal(cu_cas_has_loose(c, big_d), 0);
+	assert_int_equal(cu_cas_remove_loose(c, big_d), 0);
+	cu_cas_free(c);
+}
+
 static void
 test_open_missing(void **state)
 {
@@ -266,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_loose_tamper_detected),
 		cmocka_unit_test(test_batch_pack),
 		cmocka_unit_test(test_scan_rejects_hostile_members),
+		cmocka_unit_test(test_repack_and_remove),
 		cmocka_unit_test(test_open_missing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -671,6 +671,143 @@ test_objloc_packs(void **state)
 	assert_int_equal(cu_index_commit(t), 0);
 }
 
+/* ---- disposition marks, content users, classes ----------------------------- */
+
+struct marks {
+	char keys[8][80];
+	char values[8][80];
+	int n;
+};
+
+static int
+mark_cb(const void *key, size_t klen, const char *value, void *payload)
+{
+	struct marks *m = payload;
+
+	assert_true(m->n < 8);
+	assert_true(klen < 80);
+	memcpy(m->keys[m->n], key, klen);
+	m->keys[m->n][klen] = '\0';
+	snprintf(m->values[m->n], sizeof(m->values[m->n]), "%s", value);
+	m->n++;
+	return 0;
+}
+
+static int
+id_cb(const unsigned char id[32], void *payload)
+{
+	unsigned char (*ids)[32] = payload;
+	int i = 0;
+
+	while (ids[i][0] != 0 || ids[i][1] != 0)
+		i++;
+	memcpy(ids[i], id, 32);
+	return 0;
+}
+
+struct classes {
+	char key[8][64];
+	uint32_t last[8];
+	int n;
+};
+
+static int
+class_cb(const char *key, uint32_t last, void *payload)
+{
+	struct classes *c = payload;
+
+	assert_true(c->n < 8);
+	snprintf(c->key[c->n], sizeof(c->key[c->n]), "%s", key);
+	c->last[c->n++] = last;
+	return 0;
+}
+
+static void
+test_marks(void **state)
+{
+	struct fx *f = *state;
+	const char *r1 = "SI01-SB·2010-D10-JF-000001", *r2 = "SI01-SB·2010-D10-JF-000002";
+	unsigned char d[32], id1[32], id2[32], ids[4][32];
+	struct marks m = { .n = 0 };
+	struct classes cl = { .n = 0 };
+	char *v = NULL, pack[256], big[600];
+	uint64_t off, size;
+	size_t n = 9;
+	uint32_t item;
+	cu_index_txn *t = begin(f->ix, 1);
+
+	seed_id(d, "object");
+	assert_int_equal(cu_index_get_mark(&v, t, 'H', r1, strlen(r1)), CU_ENOTFOUND);
+	assert_null(v);
+	assert_int_equal(cu_index_put_mark(t, 'H', r2, strlen(r2), "{\"at\":2}"), 0);
+	assert_int_equal(cu_index_put_mark(t, 'H', r1, strlen(r1), "{\"at\":1}"), 0);
+	assert_int_equal(cu_index_put_mark(t, 'D', r1, strlen(r1), "{}"), 0);
+	assert_int_equal(cu_index_put_mark(t, 'R', d, 32, "{\"list\":\"L\"}"), 0);
+	assert_int_equal(cu_index_get_mark(&v, t, 'H', r1, strlen(r1)), 0);
+	assert_string_equal(v, "{\"at\":1}");
+	free(v);
+	assert_int_equal(cu_index_get_mark(NULL, t, 'R', d, 32), 0);
+	/* kinds do not mix: each walk sees its own, in key order */
+	assert_int_equal(cu_index_foreach_mark(t, 'H', mark_cb, &m), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.keys[0], r1);
+	assert_string_equal(m.keys[1], r2);
+	assert_string_equal(m.values[1], "{\"at\":2}");
+	assert_int_equal(cu_index_count_marks(&n, t, 'D'), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(cu_index_count_marks(&n, t, 'L'), 0);
+	assert_int_equal(n, 0);
+	/* deleting: absent is fine */
+	assert_int_equal(cu_index_del_mark(t, 'H', r1, strlen(r1)), 0);
+	assert_int_equal(cu_index_del_mark(t, 'H', r1, strlen(r1)), 0);
+	assert_int_equal(cu_index_count_marks(&n, t, 'H'), 0);
+	assert_int_equal(n, 1);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(cu_index_put_mark(t, 'H', big, sizeof(big), "{}"), CU_EINVALID);
+	assert_int_equal(cu_index_commit(t), 0);
+	/* a read snapshot cannot write them */
+	t = begin(f->ix, 0);
+	assert_int_equal(cu_index_put_mark(t, 'H', r1, strlen(r1), "{}"), CU_EINVALID);
+	assert_int_equal(cu_index_get_mark(NULL, t, 'D', r1, strlen(r1)), 0);
+	cu_index_abort(t);
+
+	/* every record holding a content digest; classes; forgetting locations */
+	t = begin(f->ix, 1);
+	{
+		struct entry_buf b1, b2;
+		spec_entry(&b1, 0);
+		spec_entry(&b2, 1);
+		memcpy(b1.e.content, d, 32);
+		memcpy(b2.e.content, d, 32);
+		memcpy(id1, b1.e.id, 32);
+		memcpy(id2, b2.e.id, 32);
+		assert_int_equal(cu_index_put(t, &b1.e), 0);
+		assert_int_equal(cu_index_put(t, &b2.e), 0);
+	}
+	memset(ids, 0, sizeof(ids));
+	assert_int_equal(cu_index_foreach_content(t, d, id_cb, ids), 0);
+	assert_true((memcmp(ids[0], id1, 32) == 0 && memcmp(ids[1], id2, 32) == 0) ||
+		(memcmp(ids[0], id2, 32) == 0 && memcmp(ids[1], id1, 32) == 0));
+	assert_true(ids[2][0] == 0 && ids[2][1] == 0);
+	assert_int_equal(cu_index_next_item(&item, t, "SI01-SB·2010-D10-JF"), 0);
+	assert_int_equal(cu_index_note_item(t, "SI01-SB·2026-Y-XH", 7), 0);
+	assert_int_equal(cu_index_foreach_class(t, class_cb, &cl), 0);
+	assert_int_equal(cl.n, 2);
+	assert_string_equal(cl.key[0], "SI01-SB·2010-D10-JF");
+	assert_int_equal(cl.last[0], 1);
+	assert_string_equal(cl.key[1], "SI01-SB·2026-Y-XH");
+	assert_int_equal(cl.last[1], 7);
+	assert_int_equal(cu_index_put_objloc(t, d, "pack-a.tar", 512, 5), 0);
+	assert_int_equal(cu_index_put_pack(t, "pack-a.tar"), 0);
+	assert_int_equal(cu_index_del_objloc(t, d), 0);
+	assert_int_equal(cu_index_del_objloc(t, d), 0);
+	assert_int_equal(cu_index_get_objloc(t, d, pack, &off, &size), CU_ENOTFOUND);
+	assert_int_equal(cu_index_del_pack(t, "pack-a.tar"), 0);
+	assert_int_equal(cu_index_has_pack(t, "pack-a.tar"), 0);
+	assert_int_equal(cu_index_del_pack(t, "pack-a.tar"), 0);
+	assert_int_equal(cu_index_commit(t), 0);
+}
+
 /* ---- tokens -------------------------------------------------------------- */
 
 struct toks {
@@ -1538,6 +1675,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_head, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_items, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_objloc_packs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_tokens_long_text),
 		cmocka_unit_test_setup_teardown(test_search_filters, setup, teardown),
