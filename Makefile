@@ -139,6 +139,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/cases.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/export.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/bagenc.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/disposition.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/run.sh ./custos
@@ -146,6 +147,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/cases.sh ./custos
 	bash tests/e2e/export.sh ./custos
 	bash tests/e2e/bagenc.sh ./custos
+	bash tests/e2e/disposition.sh ./custos
 
 demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof

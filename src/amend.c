@@ -83,6 +83,18 @@ cu_archive_amend(cu_archive *a, const char *key, const char *const *sets, size_t
 			arc_jstr(doc, "kind") ? arc_jstr(doc, "kind") : "record without a receipt");
 		goto done;
 	}
+	{
+		/* a record whose content was disposed of is closed */
+		char why[600];
+		if ((error = cu_index_begin(&t, a->ix, 0)) < 0)
+			goto done;
+		error = arc_dispo_refuse_change(t, arc_jstr(doc, "ref"), why, sizeof(why)) < 0
+			? cu_error_set(CU_EINVALID, "%s", why) : 0;
+		cu_index_abort(t);
+		t = NULL;
+		if (error < 0)
+			goto done;
+	}
 	if ((in = receipt_as_input(json_object_get(doc, "receipt"))) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
@@ -310,6 +322,16 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
 		return cb(&e, payload);
 	}
+	{
+		/* holds, disposals and the revisions of a destruction list */
+		const char *when = NULL;
+		if (arc_dispo_describe(ev, &action, &when, &by, detail, sizeof(detail))) {
+			cu_trace_entry e = { when, action, arc_jstr(by, "user"),
+				(unsigned long)json_integer_value(json_object_get(by, "uid")), detail, commit,
+				(uint64_t)json_integer_value(json_object_get(ev, "leaf")), id };
+			return cb(&e, payload);
+		}
+	}
 	if (strcmp(kind, "access") == 0) {
 		/* a case file's content names the file */
 		const char *file = arc_jstr(json_array_get(json_object_get(ev, "records"), 0), "file");
@@ -376,7 +398,10 @@ cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 	cu_error_clear();
 	{
 		const json_t *by = json_object_get(first, "archived_by");
-		if (json_object_get(first, "volumes") != NULL) {
+		const char *act, *at;
+		if (arc_dispo_describe(first, &act, &at, &by, detail, sizeof(detail))) {
+			;   /* a destruction list: who proposed it and why */
+		} else if (json_object_get(first, "volumes") != NULL) {
 			/* a case */
 			const json_t *bag = json_object_get(first, "bag");
 			size_t i, nf = 0;

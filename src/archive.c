@@ -266,7 +266,8 @@ arc_summary_json(const cu_archive *a, const json_t *doc)
 {
 	const char *kind = arc_jstr(doc, "kind");
 	json_t *summary = kind && strcmp(kind, "case") == 0 ? arc_case_summary(a, doc)
-							    : receipt_summary(doc);
+		: kind && strcmp(kind, "disposal_list") == 0 ? arc_list_summary(doc)
+		: receipt_summary(doc);
 	char *text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
 
 	json_decref(summary);
@@ -314,6 +315,8 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 {
 	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "case") == 0)
 		return arc_index_case(a, t, doc, remove);
+	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "disposal_list") == 0)
+		return arc_index_list(a, t, doc, remove);
 	return index_receipt_op(a, t, doc, remove);
 }
 
@@ -424,7 +427,10 @@ arc_index_record(cu_archive *a, cu_index_txn *t, const json_t *doc)
 		if (error < 0)
 			return error;
 	}
-	return index_record_op(a, t, doc, 0);
+	if ((error = index_record_op(a, t, doc, 0)) < 0)
+		return error;
+	/* holds, lists and disposals follow from the documents too */
+	return arc_dispo_index_record(a, t, doc);
 }
 
 /* Puts an event document into the index (access events name one record). */
@@ -453,7 +459,13 @@ index_event(cu_index_txn *t, const json_t *doc)
 		if ((error = cu_index_put_event(t, rid, tm.epoch, eid)) < 0)
 			return error;
 	}
-	return 0;
+	return arc_dispo_index_event(t, doc);
+}
+
+int
+arc_index_event(cu_index_txn *t, const json_t *doc)
+{
+	return index_event(t, doc);
 }
 
 /* ---- replay: bring the index up to the history head --------------------------- */
@@ -979,6 +991,10 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 	} else if (mode == CU_ARCHIVE_WRITE) {
 		if ((error = cu_index_open(&a->ix, p, 1)) < 0 || (error = arc_index_sync(a, NULL)) < 0)
 			goto fail;
+		/* a disposal approved just before a crash: its objects go now; a
+		 * failure leaves them for the next writer (verify reports them) */
+		if (arc_dispo_complete(a) < 0)
+			cu_error_clear();
 	} else {
 		error = cu_index_open(&a->ix, p, 0);
 		if (error == CU_ENOTFOUND || (error == 0 && index_lags(a))) {
@@ -1309,6 +1325,9 @@ cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
 		digest = arc_jstr(json_object_get(d, "content"), "digest");
 		recs = json_pack("[{s:s, s:s?}]", "id", id_hex, "ref", arc_jstr(d, "ref"));
 	}
+	/* content that a disposal removed: say which list, whatever is on disk */
+	if (o->content && (error = arc_dispo_check_content(a, d)) < 0)
+		goto done;
 	/* a loose object is streamed after the access is recorded; anything
 	 * else is read (and checked) first, so that a missing or damaged
 	 * object is reported before an access is recorded */
@@ -1352,6 +1371,7 @@ struct search_ctx {
 	void *payload;
 	json_t *unmasked;   /* {id, ref} of hits shown in clear */
 	json_t *hits;       /* collected hits when unmasking (delivered after the event) */
+	cu_index_txn *t;    /* the search's snapshot (held and disposed marks) */
 };
 
 static int
@@ -1365,6 +1385,7 @@ search_hit(const unsigned char id[32], const char *summary_json, void *payload)
 	(void)id;
 	if ((hit = json_loads(summary_json, 0, &jerr)) == NULL)
 		return cu_error_set(CU_EINVALID, "index summary: %s", jerr.text);
+	arc_dispo_mark_hit(sc->t, hit);
 	if (sc->q->unmask) {
 		json_t *doc = NULL;
 		const char *subj_kind = arc_jstr(json_object_get(hit, "subject"), "kind");
@@ -1393,7 +1414,7 @@ int
 cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void *payload,
 	size_t *nhits)
 {
-	struct search_ctx sc = { a, q, cb, payload, NULL, NULL };
+	struct search_ctx sc = { a, q, cb, payload, NULL, NULL, NULL };
 	cu_index_query iq;
 	cu_index_txn *t = NULL;
 	size_t total = 0, i;
@@ -1422,8 +1443,9 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	iq.case_no = q->case_no;
 	iq.file_name = q->file_name;
 	if (q->type != NULL) {
-		if (strcmp(q->type, "receipt") != 0 && strcmp(q->type, "case") != 0) {
-			return cu_error_set(CU_EINVALID, "--type: must be receipt or case");
+		if (strcmp(q->type, "receipt") != 0 && strcmp(q->type, "case") != 0 &&
+		    strcmp(q->type, "disposal_list") != 0) {
+			return cu_error_set(CU_EINVALID, "--type: must be receipt, case or disposal_list");
 		}
 		iq.kind = q->type;
 	}
@@ -1447,6 +1469,7 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	}
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0)
 		goto done;
+	sc.t = t;
 	error = cu_index_search(t, &iq, search_hit, &sc, &total);
 	cu_index_abort(t);
 	if (error < 0)
@@ -1498,7 +1521,12 @@ cu_archive_reindex(cu_archive *a, size_t *commits)
 		return cu_error_sys("%s", p);
 	if ((error = cu_index_open(&a->ix, dir, 1)) < 0)
 		return error;
-	return arc_index_sync(a, commits);
+	if ((error = arc_index_sync(a, commits)) < 0)
+		return error;
+	/* removals an approval left pending are replayed as pending: finish them */
+	if (arc_dispo_complete(a) < 0)
+		cu_error_clear();
+	return 0;
 }
 
 /* ---- keys --------------------------------------------------------------------------- */

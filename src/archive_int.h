@@ -130,6 +130,37 @@ int arc_record_access(cu_archive *a, const char *action, json_t *records, const 
 int arc_prove_entry(cu_proof *out, cu_archive *a, const char *entry, size_t len, uint64_t leaf,
 	uint64_t size);
 
+/* ---- dispose.c: retention, disposition, holds (docs/disposition.md) ---- */
+
+/* Indexes an event document (access, hold, disposal, …) under each record it
+ * names; the disposition state of hold events follows. */
+int arc_index_event(cu_index_txn *t, const json_t *doc);
+/* The disposition state a record document brings: a destruction list marks
+ * its records listed, disposed (with the objects removed) or free again; any
+ * other record that is not disposed of takes back the objects it holds
+ * (a live record needs them). */
+int arc_dispo_index_record(cu_archive *a, cu_index_txn *t, const json_t *doc);
+/* Holds from hold events. */
+int arc_dispo_index_event(cu_index_txn *t, const json_t *doc);
+/* Index entries and display summary of a destruction list. */
+int arc_index_list(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
+json_t *arc_list_summary(const json_t *doc);
+/* Removes from disk the objects whose removal an approved disposal left
+ * pending (a crash after its commit): loose files, and packs rewritten
+ * without them.  Needs the writers' lock.  Nothing to do is cheap. */
+int arc_dispo_complete(cu_archive *a);
+/* CU_ENOTFOUND naming the list when a record's content was disposed of. */
+int arc_dispo_check_content(cu_archive *a, const json_t *doc);
+/* -1 with reason filled if the record (ref) may take no new revision
+ * because it was disposed of; 0 if it may. */
+int arc_dispo_refuse_change(cu_index_txn *t, const char *ref, char *reason, size_t rsz);
+/* Adds "held" and "disposed" to a search hit. */
+void arc_dispo_mark_hit(cu_index_txn *t, json_t *hit);
+/* For trace: describes holds, disposal events and a list's revisions (1 if
+ * ev is one of them). */
+int arc_dispo_describe(const json_t *ev, const char **action, const char **time,
+	const json_t **by, char *detail, size_t dsz);
+
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);
 

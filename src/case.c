@@ -638,6 +638,8 @@ arc_ingest_case(cu_ingest *in, cu_archive *a, const char *path, const char *sour
 			goto done;
 		if (same_case(old, &m, reason, sizeof(reason)) < 0)
 			goto reject;
+		if (arc_dispo_refuse_change(t, old_ref, reason, sizeof(reason)) < 0)
+			goto reject;
 		revision = arc_revision(old) + 1;
 		snprintf(ref, sizeof(ref), "%s", old_ref);
 		volumes = json_deep_copy(json_object_get(old, "volumes"));

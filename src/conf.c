@@ -146,6 +146,13 @@ parse_row(struct row *r, config_setting_t *s, const char *name)
 			name, line);
 	if (r->subject[0] && strcmp(r->subject, "person") != 0 && strcmp(r->subject, "org") != 0)
 		return cu_error_set(CU_EINVALID, "%s:%d: subject: must be person or org", name, line);
+	/* destruction lists are kept permanently (docs/disposition.md) */
+	if (strcmp(r->kind, "disposal_list") == 0 && strcmp(r->cls.retention, "Y") != 0)
+		return cu_error_set(CU_EINVALID, "%s:%d: retention: a disposal_list row must be Y "
+			"(destruction lists are kept permanently)", name, line);
+	if (strcmp(r->kind, "disposal_list") == 0 && (r->service[0] || r->subject[0]))
+		return cu_error_set(CU_EINVALID, "%s:%d: a disposal_list row has no service, "
+			"case_type or subject", name, line);
 	return 0;
 }
 

@@ -399,6 +399,9 @@ plan_record(struct plan *p, const char *id_hex)
 		error = cu_error_set(CU_EINVALID, "record %s has no ref", id_hex);
 		goto fail;
 	}
+	/* a disposed record's content is gone by decision, not by damage */
+	if ((error = arc_dispo_check_content(a, doc)) < 0)
+		goto fail;
 	if ((error = cu_grow(&p->recs, &p->caprecs, p->nrecs + 1, sizeof(*p->recs))) < 0)
 		goto fail;
 	r = &p->recs[p->nrecs++];

@@ -91,6 +91,9 @@ struct vctx {
 	unsigned char since_root[CU_MLOG_HASH], last_root[CU_MLOG_HASH];
 	int history_broken;         /* a problem in the history or the log itself */
 	int index_broken;
+	/* disposition as the history tells it (docs/disposition.md) */
+	size_t disposed_records;    /* records of approved destruction lists */
+	long long holds;            /* holds added minus holds released */
 };
 
 /* Reports one problem; returns the callback's verdict (non-zero stops). */
@@ -224,6 +227,41 @@ find_object(uint64_t *size, struct vctx *v, const unsigned char digest[32])
 	}
 	free(data);
 	*size = sz;
+	return 0;
+}
+
+/* An object that a disposal removed must be gone: one still on disk (the
+ * removal did not complete, or a copy came back) is a problem. */
+static int
+check_removed(struct vctx *v, const unsigned char digest[32], const char *hex,
+	const char *where)
+{
+	char *mark = NULL;
+	json_t *m;
+	int error;
+
+	if (v->t == NULL || cu_index_get_mark(&mark, v->t, 'R', digest, 32) < 0) {
+		cu_error_clear();
+		return 0;
+	}
+	m = json_loads(mark, 0, NULL);
+	error = problem(v, "object", NULL, hex, NULL, "disposed of by destruction list %s on %s "
+		"but still present (%s)", arc_jstr(m, "list") ? arc_jstr(m, "list") : "?",
+		arc_jstr(m, "at") ? arc_jstr(m, "at") : "?", where);
+	json_decref(m);
+	free(mark);
+	return error;
+}
+
+/* 1 if the index marks the record's content disposed of. */
+static int
+is_disposed(struct vctx *v, const char *ref)
+{
+	if (v->t == NULL || ref == NULL)
+		return 0;
+	if (cu_index_get_mark(NULL, v->t, 'D', ref, strlen(ref)) == 0)
+		return 1;
+	cu_error_clear();
 	return 0;
 }
 
@@ -389,8 +427,10 @@ pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, u
 	cu_hex(hex, digest, 32);
 	v->r->objects++;
 	if (pc->skip) {
+		char where[300];
 		v->r->objects_skipped++;
-		return 0;
+		snprintf(where, sizeof(where), "in packs/%s", pc->pack);
+		return check_removed(v, digest, hex, where);
 	}
 	if (pc->map != NULL) {
 		/* a member past the end of the file hashes to what is there */
@@ -408,7 +448,11 @@ pack_member(const unsigned char digest[32], const char *pack, uint64_t offset, u
 		return problem(v, "object", NULL, hex, NULL,
 			"packed object in %s does not match its name", pc->pack);
 	}
-	return 0;
+	{
+		char where[300];
+		snprintf(where, sizeof(where), "in packs/%s", pc->pack);
+		return check_removed(v, digest, hex, where);
+	}
 }
 
 static int
@@ -497,6 +541,8 @@ check_loose(struct vctx *v, struct vstate *old, struct vstate *now)
 						"object does not match its name");
 			}
 			close(fd);
+			if (error == 0 && !is_damaged(v, digest))
+				error = check_removed(v, digest, hex, "a loose file");
 			if (error == 0 && (error = vstate_add(now, name, &st)) == 0)
 				v->r->objects++;
 		}
@@ -720,13 +766,91 @@ check_object(struct vctx *v, const char *ref, const char *idh, const char *diges
 	}
 	if (is_damaged(v, d))
 		return 0;   /* already reported as a damaged object */
-	if (find_object(&osize, v, d) < 0)
+	if (find_object(&osize, v, d) < 0) {
+		if (is_disposed(v, ref)) {
+			/* absent as it should be: an approved disposal removed it */
+			v->r->objects_disposed++;
+			return 0;
+		}
 		return problem(v, "object", ref, digest + 7, NULL,
 			"the record's content object is missing");
+	}
 	if (osize != (uint64_t)size)
 		return problem(v, "object", ref, digest + 7, NULL,
 			"the record's content object has %llu bytes, the record says %lld",
 			(unsigned long long)osize, (long long)size);
+	return 0;
+}
+
+/* 1 if a record the index holds as live (not disposed of) has the object. */
+static int
+live_user(const unsigned char id[32], void *payload)
+{
+	struct vctx *v = payload;
+	char *ref = arc_ref_of(v->t, id);
+	int live = ref != NULL && !is_disposed(v, ref);
+
+	cu_error_clear();
+	free(ref);
+	return live;
+}
+
+/* An approved destruction list: the index must know its records disposed of
+ * and the objects it removed (unless a live record holds them again). */
+static int
+check_list(struct vctx *v, const json_t *doc, const char *ref)
+{
+	const json_t *appr = json_object_get(doc, "approval"), *rec, *o;
+	size_t i;
+	int error = 0;
+
+	if (appr == NULL)
+		return 0;
+	json_array_foreach(json_object_get(json_object_get(doc, "disposal_list"), "records"), i, rec) {
+		const char *r = arc_jstr(rec, "ref");
+		char *mark = NULL;
+		json_t *m;
+		v->disposed_records++;
+		if (v->t == NULL || r == NULL)
+			continue;
+		if (cu_index_get_mark(&mark, v->t, 'D', r, strlen(r)) < 0) {
+			cu_error_clear();
+			error = problem(v, "index", r, arc_jstr(rec, "id"), NULL, "disposed of by "
+				"destruction list %s, but the index does not know it", ref);
+		} else if ((m = json_loads(mark, 0, NULL)) == NULL || arc_jstr(m, "list") == NULL ||
+			   strcmp(arc_jstr(m, "list"), ref) != 0) {
+			error = problem(v, "index", r, arc_jstr(rec, "id"), NULL, "disposed of by "
+				"destruction list %s, but the index names another list", ref);
+			json_decref(m);
+		} else {
+			json_decref(m);
+		}
+		free(mark);
+		if (error != 0)
+			return error;
+	}
+	json_array_foreach(json_object_get(appr, "objects_removed"), i, o) {
+		const char *d = arc_jstr(o, "digest");
+		unsigned char digest[32];
+		if (v->t == NULL)
+			break;
+		if (d == NULL || strncmp(d, "sha256:", 7) != 0 || cu_unhex(digest, 32, d + 7) < 0) {
+			cu_error_clear();
+			if ((error = problem(v, "record", ref, arc_jstr(doc, "id"), v->commit,
+					"a removed object without a digest")) != 0)
+				return error;
+			continue;
+		}
+		if (cu_index_get_mark(NULL, v->t, 'R', digest, 32) == 0)
+			continue;
+		cu_error_clear();
+		if (cu_index_foreach_content(v->t, digest, live_user, v) == 1)
+			continue;   /* the same bytes came back in a live record */
+		cu_error_clear();
+		if ((error = problem(v, "index", NULL, d + 7, NULL, "removed by destruction list %s, "
+				"but the index does not know it", ref)) != 0)
+			return error;
+	}
 	return 0;
 }
 
@@ -787,7 +911,10 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 		goto done;
 	v->nleaves++;
 	if (!is_record) {
+		const char *ekind = arc_jstr(doc, "kind"), *action = arc_jstr(doc, "action");
 		v->r->events++;
+		if (ekind != NULL && action != NULL && strcmp(ekind, "hold") == 0)
+			v->holds += strcmp(action, "add") == 0 ? 1 : -1;
 		goto done;
 	}
 	v->r->records++;
@@ -819,6 +946,10 @@ check_document(struct vctx *v, const char *path, const char *data, size_t len)
 				if (error == 0)
 					error = check_object(v, ref, idh, arc_jstr(f, "digest"),
 						json_integer_value(json_object_get(f, "size")));
+	} else if (arc_jstr(doc, "kind") != NULL &&
+		   strcmp(arc_jstr(doc, "kind"), "disposal_list") == 0) {
+		/* a destruction list names objects, it has none of its own */
+		error = check_list(v, doc, ref);
 	} else {
 		/* its content object: present, with the size recorded */
 		const json_t *c = json_object_get(doc, "content");
@@ -1021,6 +1152,21 @@ check_index_whole(struct vctx *v)
 
 	if ((error = report_pending(v)) != 0)
 		return error;
+	{
+		/* holds and disposals: the index's marks against the history */
+		size_t held = 0, disposed = 0;
+		if ((error = cu_index_count_marks(&held, v->t, 'H')) < 0 ||
+		    (error = cu_index_count_marks(&disposed, v->t, 'D')) < 0)
+			return error;
+		if ((long long)held != v->holds &&
+		    (error = problem(v, "index", NULL, NULL, NULL, "the index holds %zu records on "
+			"hold, the history %lld", held, v->holds)) != 0)
+			return error;
+		if (disposed != v->disposed_records &&
+		    (error = problem(v, "index", NULL, NULL, NULL, "the index marks %zu records "
+			"disposed of, the history %zu", disposed, v->disposed_records)) != 0)
+			return error;
+	}
 	if ((error = cu_index_get_head(ihead, v->t)) < 0 ||
 	    (error = cu_history_head(hhead, v->a->hist)) < 0 ||
 	    (error = cu_index_log_size(&isize, v->t)) < 0 ||
@@ -1176,6 +1322,12 @@ cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void 
 	 * if the index cannot follow the history, that is reported below */
 	if (arc_index_sync(a, NULL) < 0)
 		cu_error_clear();
+	/* and of an approval whose objects were not all removed yet */
+	if (arc_dispo_complete(a) < 0)
+		cu_error_clear();
+	/* the index's snapshot: disposed objects are expected absent */
+	if ((error = cu_index_begin(&v.t, a->ix, 0)) < 0)
+		goto done;
 	/* 1. objects */
 	packarg[0] = &v;
 	packarg[1] = &old;
@@ -1194,8 +1346,6 @@ cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void 
 	if ((error = cu_history_walk(a->hist, check_commit, &v)) < 0)
 		goto done;
 	/* 3. every document, the log, the index */
-	if ((error = cu_index_begin(&v.t, a->ix, 0)) < 0)
-		goto done;
 	if ((error = cu_history_replay(a->hist, NULL, history_file, &v)) < 0 ||
 	    (error = end_commit(&v)) < 0)
 		goto done;

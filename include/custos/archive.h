@@ -212,6 +212,102 @@ typedef int (*cu_trace_cb)(const cu_trace_entry *e, void *payload);
  * and the log leaf that prove it.  Shows no personal data. */
 int cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload);
 
+/* ---- retention, disposition and legal holds (docs/disposition.md) ------- */
+
+/* Where a record stands (KEY as for get; a reader).  Strings are "" when
+ * they do not apply. */
+typedef struct cu_record_state {
+	char ref[128];
+	char kind[32];
+	char disposal_date[16];   /* "YYYY-MM-DD", "" when kept permanently (Y) */
+	int held;                 /* on legal hold */
+	char held_since[32], held_by[128], hold_reason[4096];
+	int listed;               /* on an open destruction list */
+	char list_ref[128];
+	int disposed;             /* its content objects were disposed of */
+	char disposed_by_list[128], disposed_at[32], approved_by[128];
+} cu_record_state;
+int cu_archive_record_state(cu_archive *a, const char *key, cu_record_state *st);
+
+/* Puts a record on legal hold (add = 1) or releases it (add = 0), with a
+ * reason (required): a "hold" event in the history, shown by trace.  A held
+ * record can be neither proposed for disposal nor disposed of.
+ * CU_ECONFLICT, nothing done, when the record is already held (add), not
+ * held (release), or already disposed of.  Fills ref and the event's id.
+ * Needs WRITE. */
+int cu_archive_hold(cu_archive *a, const char *key, int add, const char *reason,
+	char ref[128], char event_id[65]);
+
+/* Every record on hold, in ref order. */
+typedef int (*cu_hold_cb)(const char *ref, const char *since, const char *user,
+	unsigned long uid, const char *reason, void *payload);
+int cu_archive_holds(cu_archive *a, cu_hold_cb cb, void *payload, size_t *n);
+
+/* One record whose disposal date has come. */
+typedef struct cu_due_entry {
+	const char *ref, *id, *kind;
+	const char *disposal_date;  /* "YYYY-MM-DD" */
+	const char *state;          /* "due", "held" or "proposed" (on an open list) */
+	const char *list_ref;       /* proposed: the list; else NULL */
+	const char *summary;        /* what search shows as the summary (or a case's title) */
+} cu_due_entry;
+typedef int (*cu_due_cb)(const cu_due_entry *e, void *payload);
+
+/* Calls cb for every record not yet disposed of whose disposal date is on
+ * or before `at` ("YYYY-MM-DD"; NULL = today in the archive's time zone),
+ * in ref order.  *n (may be NULL) counts them. */
+int cu_archive_due(cu_archive *a, const char *at, cu_due_cb cb, void *payload, size_t *n);
+
+/* One line of a proposal or an approval. */
+typedef struct cu_disposal_line {
+	const char *action;   /* "refused", "disposed", "removed", "pending", "kept" */
+	const char *key;      /* the record (as given for "refused") */
+	const char *digest;   /* removed, pending, kept: "sha256:<hex>" */
+	uint64_t size;        /* removed, pending, kept: bytes */
+	const char *detail;   /* refused: why; removed: "loose" or "packs/<pack>";
+	                         kept: the ref of a record that still holds it */
+} cu_disposal_line;
+typedef int (*cu_disposal_cb)(const cu_disposal_line *l, void *payload);
+
+/* Proposes records (KEYs: refs or ids) for disposal: a destruction list
+ * (销毁清册), a record of kind "disposal_list" kept permanently, naming each
+ * record with its id, content objects and disposal date, the reason, who
+ * proposed it and when; with a "disposal" event for each record's trace.
+ * Every key is checked first; a record not yet due, kept permanently, on
+ * hold, already disposed of or on another open list is refused (each
+ * reported through cb as "refused") and then nothing is created
+ * (CU_ECONFLICT).  Fills the list's ref and id.  Needs WRITE. */
+int cu_archive_propose(cu_archive *a, const char *const *keys, size_t nkeys,
+	const char *reason, cu_disposal_cb cb, void *payload, char list_ref[128],
+	char list_id[65]);
+
+/* What an approval did. */
+typedef struct cu_disposal_report {
+	char list_ref[128];
+	char list_id[65];     /* the id of the list's approved revision */
+	size_t records, removed, kept, pending;
+	uint64_t bytes_removed;
+} cu_disposal_report;
+
+/* Approves a destruction list (LIST: its ref or id) and performs it.  The
+ * approver must be another user than the proposer; the list must be open;
+ * none of its records may be on hold or have changed since the proposal.
+ * Otherwise each refusal goes to cb and CU_ECONFLICT is returned, nothing
+ * done.  The approval (a revision of the list naming the approver, the time
+ * and the objects removed, and a "disposal" event) is committed FIRST; then
+ * the content objects no other live record holds are removed: loose files
+ * unlinked, packs rewritten without them.  Reports "disposed" per record,
+ * "removed" (or "pending", if the removal failed and will be retried by the
+ * next writer) and "kept" per object.  Needs WRITE. */
+int cu_archive_approve(cu_archive *a, const char *list, cu_disposal_cb cb, void *payload,
+	cu_disposal_report *r);
+
+/* Rejects (or, by its proposer, withdraws) an open destruction list with a
+ * reason: a revision of the list and a "disposal" event; its records are
+ * free to be proposed again.  CU_ECONFLICT if the list is not open. */
+int cu_archive_reject(cu_archive *a, const char *list, const char *reason,
+	char list_ref[128], char list_id[65]);
+
 /* ---- reindex and verify ------------------------------------------------- */
 
 /* Rebuilds the index from history.git and the objects alone (REPAIR).
@@ -238,6 +334,7 @@ typedef int (*cu_verify_cb)(const cu_verify_problem *p, void *payload);
 
 typedef struct cu_verify_report {
 	size_t commits, records, events, objects, objects_skipped, problems;
+	size_t objects_disposed;       /* objects absent because a disposal removed them */
 	uint64_t bytes_hashed, log_size;
 	uint64_t objects_usec;  /* time spent re-hashing the objects */
 	int quick;

@@ -94,6 +94,8 @@ int cmd_reindex(struct cli *c, int argc, char **argv);
 int cmd_bag(struct cli *c, int argc, char **argv);
 int cmd_ls(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_disposition(struct cli *c, int argc, char **argv);
+int cmd_hold(struct cli *c, int argc, char **argv);
 
 /* getopt_long ids of the shared long options */
 #define OPT_ARCHIVE 'A'

@@ -163,6 +163,16 @@ cmd_get(struct cli *c, int argc, char **argv)
 			out_abort(&of);
 		return cli_fail("get");
 	}
+	{
+		/* the document stays when the content goes: say so */
+		static cu_record_state st;
+		if (cu_archive_record_state(a, argv[optind], &st) == 0 && st.disposed)
+			fprintf(stderr, "custos: %s: content disposed of on %s by destruction list %s "
+				"(approved by %s); the document remains\n", st.ref, st.disposed_at,
+				st.disposed_by_list, st.approved_by);
+		else if (st.held)
+			fprintf(stderr, "custos: %s: on legal hold since %s\n", st.ref, st.held_since);
+	}
 	cu_archive_free(a);
 	if (g.revisions > 1)
 		fprintf(stderr, "custos: %s: revision %ld of %ld (amended; custos trace shows how)\n",

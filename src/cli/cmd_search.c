@@ -16,13 +16,14 @@ help(void)
 	printf("usage: custos [-A DIR] search [--json] [--person ID] [--org USCC] [--service S]\n"
 		"         [--insurance I] [--channel C] [--operator OP] [--agency A]\n"
 		"         [--from DATE] [--to DATE] [--text WORDS] [--limit N] [--offset N]\n"
-		"         [--type receipt|case] [--case NO] [--file-name WORDS]\n"
+		"         [--type receipt|case|disposal_list] [--case NO] [--file-name WORDS]\n"
 		"         [--unmask [--purpose TEXT]]\n\n"
 		"Filters combine with AND; results newest first, one line per record:\n"
 		"  <ref> TAB <time> TAB <service> TAB <insurance> TAB <subject> <name> TAB <summary>\n"
 		"For a case file the service column holds case:<case type>, the summary its\n"
 		"title; --text also finds words of case titles, --file-name words of the\n"
-		"names of a case's files, --case one case number.\n"
+		"names of a case's files, --case one case number.  A record on legal hold has\n"
+		"[held] before its summary, one whose content was disposed of [disposed].\n"
 		"Resident ID numbers are masked (110105********002X); --unmask shows them and\n"
 		"is recorded as an access event.  DATE is YYYY-MM-DD (in the archive's time\n"
 		"zone, --to inclusive) or an RFC 3339 time.  --limit defaults to 100 (0 = all).\n");
@@ -53,6 +54,9 @@ print_hit(const json_t *hit, void *payload)
 	if (json_string_value(json_object_get(hit, "case_type")) != NULL) {
 		fputs("case:", stdout);
 		cli_put_field(json_string_value(json_object_get(hit, "case_type")));
+	} else if (json_object_get(hit, "kind") != NULL &&
+		   strcmp(json_string_value(json_object_get(hit, "kind")), "disposal_list") == 0) {
+		fputs("disposal_list", stdout);
 	} else {
 		cli_put_field(json_string_value(json_object_get(hit, "service")));
 	}
@@ -63,6 +67,11 @@ print_hit(const json_t *hit, void *payload)
 	putchar(' ');
 	cli_put_field(json_string_value(json_object_get(subj, "name")));
 	putchar('\t');
+	/* a record on legal hold, or whose content was disposed of, says so */
+	if (json_object_get(hit, "held") != NULL)
+		fputs("[held] ", stdout);
+	if (json_object_get(hit, "disposed") != NULL)
+		fputs("[disposed] ", stdout);
 	cli_put_field(json_string_value(json_object_get(hit, "summary")));
 	putchar('\n');
 	return 0;

@@ -117,6 +117,8 @@ cmd_verify(struct cli *c, int argc, char **argv)
 			"bytes_hashed", (json_int_t)r.bytes_hashed, "objects_usec", (json_int_t)r.objects_usec,
 			"log_size", (json_int_t)r.log_size,
 			"quick", r.quick, "recorded", r.recorded);
+		if (j != NULL)
+			json_object_set_new(j, "objects_disposed", json_integer((json_int_t)r.objects_disposed));
 		char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 		if (s)
 			puts(s);
@@ -128,6 +130,8 @@ cmd_verify(struct cli *c, int argc, char **argv)
 		if (r.quick)
 			printf(", %zu unchanged since the last run and not re-hashed (--quick)",
 				r.objects_skipped);
+		if (r.objects_disposed)
+			printf(", %zu disposed of and absent as they should be", r.objects_disposed);
 		printf("), log size %llu: %s", (unsigned long long)r.log_size,
 			r.problems ? "" : "no problem");
 		if (r.problems)

@@ -31,6 +31,8 @@ static const struct command {
 	{ "verify", cmd_verify, "check everything; report every problem (recorded as an event)" },
 	{ "reindex", cmd_reindex, "rebuild the search index from the history and the objects" },
 	{ "bag", cmd_bag, "check BagIt bags (custos bag validate PATH...)" },
+	{ "disposition", cmd_disposition, "retention: records due, destruction lists, approval" },
+	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
 };
 
 static void

@@ -70,6 +70,30 @@ test_errors_name_the_line(void **state)
 	expect_bad("timezone = \"CST\";\nclasses = ( " ROW " );", "timezone: must be an offset");
 	expect_bad("classes = ();", "classes: must be a non-empty list");
 	expect_bad("classes = ( " ROW " ) oops", "t.conf:1:");
+	/* destruction lists are kept permanently, whatever their row says */
+	expect_bad("classes = ( " ROW ",\n { kind = \"disposal_list\"; category = \"SB\"; "
+		"class = \"XH\"; retention = \"D30\"; } );",
+		"t.conf:2: retention: a disposal_list row must be Y");
+	expect_bad("classes = ( { kind = \"disposal_list\"; service = \"benefit\"; category = "
+		"\"SB\"; class = \"XH\"; retention = \"Y\"; } );", "a disposal_list row has no service");
+}
+
+static void
+test_disposal_list_row(void **state)
+{
+	cu_conf *c = NULL;
+	cu_class k;
+
+	(void)state;
+	assert_int_equal(cu_conf_parse(&c, cu_conf_default_text(), "archive.conf"), 0);
+	assert_int_equal(cu_conf_classify(&k, c, "disposal_list", NULL, NULL), 0);
+	assert_string_equal(k.category, "SB");
+	assert_string_equal(k.class_, "XH");
+	assert_string_equal(k.retention, "Y");
+	cu_conf_free(c);
+	assert_int_equal(cu_conf_parse(&c, "classes = ( " ROW " );", "t.conf"), 0);
+	assert_int_equal(cu_conf_classify(&k, c, "disposal_list", NULL, NULL), CU_ENOTFOUND);
+	cu_conf_free(c);
 }
 
 static void
@@ -112,6 +136,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_table),
 		cmocka_unit_test(test_errors_name_the_line),
+		cmocka_unit_test(test_disposal_list_row),
 		cmocka_unit_test(test_settings_and_first_match),
 		cmocka_unit_test(test_codes),
 	};
