@@ -104,6 +104,17 @@ run "$CUSTOS" ls case:GS-2026-0001
 run "$CUSTOS" search --type case --file-name 劳动合同
 run "$CUSTOS" trace case:GS-2026-0001
 
+say "7c. Hand-over: the case exported as a BagIt bag with its records, proofs and checkpoint"
+run "$CUSTOS" export --purpose "移交市档案馆" case:GS-2026-0001 -o "$T/handover.tar.zst"
+run "$CUSTOS" bag validate "$T/handover.tar.zst" && echo "the exported bag is complete and valid"
+tar --zstd -tf "$T/handover.tar.zst" | sort
+
+say "7d. Retention: what falls due, a legal hold"
+run "$CUSTOS" disposition due --at 2037-01-01 > "$T/due"
+head -5 "$T/due"; echo "… $(wc -l < "$T/due") records due by 2037-01-01 (contribution receipts, 10 years)"
+run "$CUSTOS" hold add case:GS-2026-0001 --reason "工伤行政复议进行中"
+run "$CUSTOS" hold list
+
 say "8. The tamper-evident log: a signed checkpoint in every commit, proofs anyone can check"
 run "$CUSTOS" checkpoint | tee "$T/kept.checkpoint"
 "$CUSTOS" keys --vkey > "$T/vkey"
