@@ -95,6 +95,7 @@ build/san/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/san/libcu
 	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
 
 build/obj/conf.o build/san/conf.o: conf/archive.conf
+build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.conf
 
 # ---- tests ------------------------------------------------------------------
 check: deps
