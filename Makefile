@@ -95,10 +95,11 @@ build/san/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/san/libcu
 	@$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< tests/fuzz/replay.c build/san/libcustos.a $(LDLIBS)
 
 build/obj/conf.o build/san/conf.o: conf/archive.conf
+build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.conf
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	@$(MAKE) --no-print-directory build/san/custos
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
@@ -108,9 +109,10 @@ unit: $(UNIT_BIN)
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
 	done; exit $$fail
 
-fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag
+fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
 	./build/san/fuzz_replay_bag tests/fuzz/corpus/bag
+	./build/san/fuzz_replay_fund tests/fuzz/corpus/fund
 
 # the independent proof verifier: OpenSSL only, no custos code
 build/verify_proof: tests/tools/verify_proof.c
@@ -163,7 +165,9 @@ fuzz: build/libcustos.a
 	  -o build/fuzz_receipt tests/fuzz/fuzz_receipt.c $(LIB_SRC) $(LDLIBS)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz_bag tests/fuzz/fuzz_bag.c $(LIB_SRC) $(LDLIBS)
-	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag"
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz_fund tests/fuzz/fuzz_fund.c $(LIB_SRC) $(LDLIBS)
+	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund"
 
 clean:
 	rm -rf build custos

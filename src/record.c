@@ -446,6 +446,87 @@ cu_date_parse(int64_t *epoch, const char *s, int offset_min, int end_of_day)
 	return 0;
 }
 
+/* See record.h. */
+int64_t
+cu_civil_days(int y, int m, int d)
+{
+	return days_from_civil(y, m, d);
+}
+
+/* See record.h.  The inverse of days_from_civil (H. Hinnant's
+ * civil_from_days). */
+void
+cu_civil_from_days(int64_t day, int *y, int *m, int *d)
+{
+	int64_t z = day + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* See record.h.  Exactly ten bytes: "2026-10-03 " or "2026-10-3" are
+ * refused, so one day has one spelling. */
+int
+cu_day_parse(int64_t *day, const char *s)
+{
+	int y, m, d, error;
+
+	*day = 0;
+	if (s == NULL || strnlen(s, 11) != 10)
+		return cu_error_set(CU_EINVALID, "not a date like 2026-10-03");
+	if ((error = parse_ymd(&y, &m, &d, s, "not a date like 2026-10-03")) < 0)
+		return error;
+	*day = days_from_civil(y, m, d);
+	return 0;
+}
+
+/* See record.h. */
+void
+cu_day_format(char out[11], int64_t day)
+{
+	int y, m, d;
+
+	cu_civil_from_days(day, &y, &m, &d);
+	if (y < 0 || y > 9999)
+		snprintf(out, 11, "%s", "0000-00-00");
+	else
+		snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+/* See record.h. */
+int
+cu_month_parse(int *month, const char *s)
+{
+	int y, m;
+
+	*month = 0;
+	if (s == NULL || strnlen(s, 8) != 7 || read_digits(&y, s, 4) < 0 || s[4] != '-' ||
+	    read_digits(&m, s + 5, 2) < 0)
+		return cu_error_set(CU_EINVALID, "not a month like 2026-11");
+	if (m < 1 || m > 12)
+		return cu_error_set(CU_EINVALID, "month must be 01-12");
+	if (y < 1900)
+		return cu_error_set(CU_EINVALID, "year must be 1900 or later");
+	*month = y * 12 + m - 1;
+	return 0;
+}
+
+/* See record.h. */
+void
+cu_month_format(char out[8], int month)
+{
+	if (month < 0 || month / 12 > 9999)
+		snprintf(out, 8, "%s", "0000-00");
+	else
+		snprintf(out, 8, "%04d-%02d", month / 12, month % 12 + 1);
+}
+
 /* ---- input files ------------------------------------------------------- */
 
 /* Deepest bracket nesting of an item (docs/formats.md: 64 levels; a
@@ -788,18 +869,30 @@ static const char *const kinds[] = { "person", "org", NULL };
 
 /* Sets CU_EINVALID with "FIELD: reason" and returns it. */
 static int
+vfail(const char *field, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static int
+vfail(const char *field, const char *fmt, va_list ap)
+{
+	char reason[768];
+
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	return cu_error_set(CU_EINVALID, "%s: %s", field, reason);
+}
+
+static int
 fail(const char *field, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 fail(const char *field, const char *fmt, ...)
 {
-	char reason[768];
 	va_list ap;
+	int error;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	error = vfail(field, fmt, ap);
 	va_end(ap);
-	return cu_error_set(CU_EINVALID, "%s: %s", field, reason);
+	return error;
 }
 
 /* Index of s[0..len) in the NULL-terminated list, or -1.  The length makes
@@ -974,20 +1067,21 @@ take_time(json_t *out, const json_t *in)
 	return put_text(out, "issued_at", s, len);
 }
 
-/* Checks subject.name: 1..CU_NAME_MAX bytes, no control characters. */
+/* Checks the name member of obj (reported as `field`, e.g. subject.name):
+ * 1..CU_NAME_MAX bytes, no control characters. */
 static int
-take_name(json_t *out, const json_t *subj)
+take_name(json_t *out, const json_t *obj, const char *field)
 {
 	const char *s;
 	size_t len;
 	int error;
 
-	if ((error = get_text(&s, &len, subj, "name", "subject.name", 1, 0)) < 0)
+	if ((error = get_text(&s, &len, obj, "name", field, 1, 0)) < 0)
 		return error;
 	if (len == 0)
-		return fail("subject.name", "must not be empty");
+		return fail(field, "must not be empty");
 	if (len > CU_NAME_MAX)
-		return fail("subject.name", "longer than %d bytes", CU_NAME_MAX);
+		return fail(field, "longer than %d bytes", CU_NAME_MAX);
 	return put_text(out, "name", s, len);
 }
 
@@ -1042,7 +1136,7 @@ take_subject(json_t *out, const json_t *in)
 		return cu_error_set(CU_ERROR, "out of memory");
 	if ((error = put_text(res, "kind", kind, kindlen)) < 0 ||
 	    (error = take_subject_id(res, subj, k == 1)) < 0 ||
-	    (error = take_name(res, subj)) < 0)
+	    (error = take_name(res, subj, "subject.name")) < 0)
 		goto done;
 	if (json_object_set(out, "subject", res) < 0)
 		error = cu_error_set(CU_ERROR, "out of memory");
@@ -1190,4 +1284,65 @@ cu_receipt_key(const json_t *receipt)
 		return NULL;
 	}
 	return cu_asprintf("%s/%s", agency, no);
+}
+
+/* ---- field helpers for other validators -------------------------------- */
+
+/* These expose the receipt validator's own checks (see record.h) so that
+ * other input objects are judged by exactly the same rules. */
+
+int
+cu_field_fail(const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int error;
+
+	va_start(ap, fmt);
+	error = vfail(field, fmt, ap);
+	va_end(ap);
+	return error;
+}
+
+int
+cu_field_unknown(const json_t *obj, const char *const *known, const char *prefix)
+{
+	return check_unknown(obj, known, prefix);
+}
+
+int
+cu_field_text(const char **s, size_t *len, const json_t *obj, const char *key,
+	const char *field, int required, int multiline)
+{
+	return get_text(s, len, obj, key, field, required, multiline);
+}
+
+int
+cu_field_code(const char *field, const char *s, size_t len, size_t max, int slash)
+{
+	return check_code(field, s, len, max, slash);
+}
+
+int
+cu_field_enum(json_t *out, const json_t *in, const char *key, const char *field,
+	const char *const *list)
+{
+	return take_enum(out, in, key, field, list);
+}
+
+int
+cu_field_name(json_t *out, const json_t *obj, const char *field)
+{
+	return take_name(out, obj, field);
+}
+
+int
+cu_field_ext(json_t *out, const json_t *in)
+{
+	return take_ext(out, in);
+}
+
+int
+cu_list_find(const char *const *list, const char *s, size_t len)
+{
+	return list_find(list, s, len);
 }

@@ -74,6 +74,29 @@ int cu_time_parse(cu_time *out, const char *s);
  * 23:59:59 instead of 00:00:00.  Used for search --from/--to. */
 int cu_date_parse(int64_t *epoch, const char *s, int offset_min, int end_of_day);
 
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (negative
+ * before), and back.  No time zone is involved. */
+int64_t cu_civil_days(int y, int m, int d);
+void cu_civil_from_days(int64_t day, int *y, int *m, int *d);
+
+/* Parses exactly "YYYY-MM-DD", a real calendar date, into a day number
+ * (cu_civil_days).  CU_EINVALID ("not a date like 2026-10-03", "2026-02-30
+ * is not a real date") otherwise. */
+int cu_day_parse(int64_t *day, const char *s);
+
+/* "YYYY-MM-DD" of a day number into out (years outside 0-9999 print as
+ * "0000-00-00"). */
+void cu_day_format(char out[11], int64_t day);
+
+/* Parses exactly "YYYY-MM" (month 01-12, year 1900 or later) into a month
+ * number, year * 12 + month - 1, so that consecutive months differ by 1.
+ * CU_EINVALID ("not a month like 2026-11", "month must be 01-12", "year
+ * must be 1900 or later") otherwise. */
+int cu_month_parse(int *month, const char *s);
+
+/* "YYYY-MM" of a month number into out ("0000-00" outside years 0-9999). */
+void cu_month_format(char out[8], int month);
+
 /* NULL if s[0..len) is valid UTF-8 without control characters (newline
  * and tab allowed when multiline is set), else the reason. */
 const char *cu_text_problem(const char *s, size_t len, int multiline);
@@ -138,5 +161,45 @@ int cu_receipt_validate(json_t **out, const json_t *in);
 
 /* The identity of a receipt: "<agency>/<receipt_no>" into a new string. */
 char *cu_receipt_key(const json_t *receipt);
+
+/* ---- field helpers for other validators (fund.c) ---------------------- */
+
+/* The receipt validator's own checks, for other input objects that follow
+ * the same rules.  Each returns 0 or CU_EINVALID with "FIELD: reason";
+ * `field` is the dotted path used in the message ("from_account.no"). */
+
+/* Sets CU_EINVALID with "FIELD: reason" and returns it. */
+int cu_field_fail(const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Refuses the first member of obj (document order) not in the
+ * NULL-terminated list known: "PREFIXname: unknown field". */
+int cu_field_unknown(const json_t *obj, const char *const *known, const char *prefix);
+
+/* The string member key of obj: *s and *len set when present and valid
+ * UTF-8 without control characters (newline and tab allowed when
+ * multiline).  0; 1 when absent and not required; or CU_EINVALID
+ * ("FIELD: missing", "FIELD: must be a string", "FIELD: not valid UTF-8"). */
+int cu_field_text(const char **s, size_t *len, const json_t *obj, const char *key,
+	const char *field, int required, int multiline);
+
+/* A code: 1..max bytes of A-Z a-z 0-9 . _ - (and / when slash is set). */
+int cu_field_code(const char *field, const char *s, size_t len, size_t max, int slash);
+
+/* Copies the required member key of in, which must be one of the
+ * NULL-terminated list, to out ("FIELD: must be one of a, b, c"). */
+int cu_field_enum(json_t *out, const json_t *in, const char *key, const char *field,
+	const char *const *list);
+
+/* Copies obj's "name" member (1..CU_NAME_MAX bytes, no control
+ * characters) to out, reported as `field` ("person.name"). */
+int cu_field_name(json_t *out, const json_t *obj, const char *field);
+
+/* Copies the optional "ext" member of in to out (an object, canonical size
+ * up to CU_EXT_MAX, no real numbers), as for receipts. */
+int cu_field_ext(json_t *out, const json_t *in);
+
+/* Index of s[0..len) in the NULL-terminated list, or -1. */
+int cu_list_find(const char *const *list, const char *s, size_t len);
 
 #endif
