@@ -215,19 +215,11 @@ mask_names(char *out, size_t outsz, unsigned mask, const char *const *names, con
 static const char *
 show(char out[72], const char *s)
 {
-	size_t n = strnlen(s, 71), i = 0, run;
+	size_t n = strnlen(s, 71);
 
 	memcpy(out, s, n);
 	out[n] = '\0';
-	while (i < n) {
-		for (run = 0; i + run < n && out[i + run] >= '0' && out[i + run] <= '9'; run++)
-			;
-		if (run > 0 && i + run < n && (out[i + run] == 'X' || out[i + run] == 'x'))
-			run++;
-		if (run >= 15)
-			memset(out + i + 6, '*', run - 10);
-		i += run ? run : 1;
-	}
+	cu_mask_digit_runs(out);
 	return out;
 }
 

@@ -83,6 +83,7 @@ clean_text(char *dst, size_t dstsz, const char *src, size_t len)
 		o += i - start;
 	}
 	dst[o] = '\0';
+	cu_mask_digit_runs(dst);
 }
 
 /* ---- calendar ---------------------------------------------------------- */
@@ -180,6 +181,22 @@ cu_idno_normalize(char out[19], const char *s)
 	for (size_t i = 0; i < n; i++)
 		out[i] = s[i] == 'x' ? 'X' : s[i];
 	out[n] = '\0';
+}
+
+void
+cu_mask_digit_runs(char *s)
+{
+	size_t n = strlen(s), i = 0, run;
+
+	while (i < n) {
+		for (run = 0; i + run < n && s[i + run] >= '0' && s[i + run] <= '9'; run++)
+			;
+		if (run > 0 && i + run < n && (s[i + run] == 'X' || s[i + run] == 'x'))
+			run++;
+		if (run >= 15)
+			memset(s + i + 6, '*', run - 10);
+		i += run ? run : 1;
+	}
 }
 
 /* A character shown by cu_idno_mask: printable ASCII as it is, anything

@@ -30,6 +30,13 @@ void cu_idno_normalize(char out[19], const char *s);
  * become '*'. */
 void cu_idno_mask(char out[19], const char *s);
 
+/* Masks, in place, every run of 15 or more digits in s (an X may end it)
+ * to its first 6 and last 4 characters ("110105********002X"), so that an
+ * ID number inside any text echoed from input (a member name, a code, a
+ * JSON parser's excerpt) never reaches a message.  Long account numbers
+ * are masked the same way. */
+void cu_mask_digit_runs(char *s);
+
 /* Unified social credit code (GB 32100-2015): 18 characters from
  * "0123456789ABCDEFGHJKLMNPQRTUWXY" with the mod-31 check character.
  * 0 or CU_EINVALID with the reason. */

@@ -1006,6 +1006,11 @@ test_receipt_unknown_field(void **state)
 	expect_receipt_error(person_subject_with("foo", json_string("x")), "subject.foo: unknown field");
 	/* a hostile name is cleaned before it reaches the message */
 	expect_receipt_error(person_with("a\x1b[31m", json_integer(1)), "a?[31m: unknown field");
+	/* an ID number used as a member name is not echoed */
+	expect_receipt_error(person_with("11010519491231002X", json_integer(1)),
+		"110105********002X: unknown field");
+	expect_receipt_error(person_with("id110105194912310", json_integer(1)),
+		"id110105*****2310: unknown field");
 	/* a misspelt name is reported before the "missing" it causes */
 	json_t *r = person_with("receipt_no", NULL);
 	json_object_set_new(r, "reciept_no", json_string("R-1"));
