@@ -652,7 +652,8 @@ parse_member(struct staff *m, struct pctx *c, const config_setting_t *g)
 	if ((error = get_string(&id, c, g, "id", 1)) < 0 ||
 	    cu_field_code("id", id, strlen(id), CU_CODE_MAX, 0) < 0)
 		return error < 0 ? error : perr(c, config_setting_get_member(g, "id"), "%s", cu_error_last());
-	snprintf(c->where, sizeof(c->where), "%s", show(shown, id));
+	/* ids are at most CU_CODE_MAX characters: nothing is cut */
+	snprintf(c->where, sizeof(c->where), "%.*s", (int)sizeof(c->where) - 1, show(shown, id));
 	if ((error = check_members(c, g, known, NULL, NULL)) < 0 ||
 	    (error = get_string(&name, c, g, "name", 1)) < 0)
 		return error;
