@@ -344,6 +344,27 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			arc_jstr(ev, "purpose") ? ", purpose \"" : "",
 			arc_jstr(ev, "purpose") ? arc_jstr(ev, "purpose") : "",
 			arc_jstr(ev, "purpose") ? "\"" : "");
+	} else if (strcmp(kind, "decision") == 0) {
+		/* a fund transaction judged: the verdict, the rules, the policy */
+		const json_t *d = json_object_get(ev, "decision"), *f;
+		size_t i, used;
+		action = "decided";
+		used = (size_t)snprintf(detail, sizeof(detail), "%s",
+			arc_jstr(d, "verdict") ? arc_jstr(d, "verdict") : "?");
+		json_array_foreach(json_object_get(d, "findings"), i, f)
+			if (used < sizeof(detail))
+				used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s%s",
+					i ? ", " : " (", arc_jstr(f, "rule") ? arc_jstr(f, "rule") : "?");
+		if (used < sizeof(detail))
+			snprintf(detail + used, sizeof(detail) - used, "%s, policy %.12s",
+				json_array_size(json_object_get(d, "findings")) ? ")" : "",
+				arc_jstr(d, "policy") ? arc_jstr(d, "policy") : "?");
+	} else if (strcmp(kind, "policy") == 0) {
+		action = "policy";
+		snprintf(detail, sizeof(detail), "fund-control policy %.12s installed (%lld rules) "
+			"from %s", arc_jstr(ev, "policy") ? arc_jstr(ev, "policy") : "?",
+			(long long)json_integer_value(json_object_get(ev, "rules")),
+			arc_jstr(ev, "source") ? arc_jstr(ev, "source") : "?");
 	} else if (strcmp(kind, "verify") == 0) {
 		action = "verified";
 		snprintf(detail, sizeof(detail), "verify run%s: %s, %lld problem%s, log size %lld",

@@ -267,6 +267,7 @@ arc_summary_json(const cu_archive *a, const json_t *doc)
 	const char *kind = arc_jstr(doc, "kind");
 	json_t *summary = kind && strcmp(kind, "case") == 0 ? arc_case_summary(a, doc)
 		: kind && strcmp(kind, "disposal_list") == 0 ? arc_list_summary(doc)
+		: kind && strcmp(kind, "fund_txn") == 0 ? arc_fund_summary(doc)
 		: receipt_summary(doc);
 	char *text = summary ? json_dumps(summary, JSON_COMPACT) : NULL;
 
@@ -317,6 +318,8 @@ index_record_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 		return arc_index_case(a, t, doc, remove);
 	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "disposal_list") == 0)
 		return arc_index_list(a, t, doc, remove);
+	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "fund_txn") == 0)
+		return arc_index_fund(a, t, doc, remove);
 	return index_receipt_op(a, t, doc, remove);
 }
 
@@ -585,6 +588,10 @@ replay_file(const char *commit, const char *path, const char *data, size_t len, 
 		return cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
 	if ((error = replay_leaf(rc, doc, data, len, path)) == 0)
 		error = path[0] == 'r' ? arc_index_record(rc->a, rc->t, doc) : index_event(rc->t, doc);
+	/* a decision's state follows from the transaction and the decision */
+	if (error == 0 && path[0] == 'e' && arc_jstr(doc, "kind") != NULL &&
+	    strcmp(arc_jstr(doc, "kind"), "decision") == 0)
+		error = arc_fund_replay_decision(rc->a, rc->t, doc);
 
 	json_decref(doc);
 	return error;
@@ -743,7 +750,7 @@ int
 cu_archive_init(const char *path, const cu_archive_init_opts *o)
 {
 	cu_archive a_, *a = &a_;
-	char p[4096], *pub = NULL, *ident_text = NULL, now[32], head[CU_OID_HEX];
+	char p[4096], *pub = NULL, *ident_text = NULL, now[32];
 	const char *conf_text = o->conf_text ? o->conf_text : cu_conf_default_text();
 	json_t *ident = NULL;
 	size_t ident_len;
@@ -850,20 +857,18 @@ cu_archive_init(const char *path, const cu_archive_init_opts *o)
 	files[0] = (cu_history_file){ "archive.json", ident_text, ident_len };
 	files[1] = (cu_history_file){ "archive.conf", conf_text, strlen(conf_text) };
 	{
-		char subject[256];
+		/* the first commit carries archive.json, archive.conf and the
+		 * shipped fund-control policy with its event (the log's first leaf) */
+		char subject[256], digest[65];
+		const char *r = cu_policy_default_rules(), *sf = cu_policy_default_staff();
 		snprintf(subject, sizeof(subject), "init: archive %.128s, fonds %.16s", a->name, a->fonds);
-		cu_index_txn *t = NULL;
-		/* the first commit carries the empty log's checkpoint */
-		if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
-			goto fail;
-		if ((error = arc_commit_logged(a, t, files, 2, 0, NULL, subject, head)) < 0) {
-			cu_index_abort(t);
-			goto fail;
-		}
-		if ((error = cu_index_commit(t)) < 0)
+		if ((error = arc_policy_commit(a, r, strlen(r), sf, strlen(sf), "shipped", files, 2,
+				subject, digest)) < 0)
 			goto fail;
 	}
-	if ((error = arc_index_sync(a, NULL)) < 0 || (error = cu_fsync_dir(path)) < 0)
+	if ((error = arc_index_sync(a, NULL)) < 0)
+		goto fail;
+	if ((error = cu_fsync_dir(path)) < 0)
 		goto fail;
 	goto done;
 fail:
@@ -887,6 +892,7 @@ done:
 	cu_history_free(a->hist);
 	cu_index_free(a->ix);
 	cu_signer_free(a->signer);
+	cu_policy_free(a->policy);
 	return error;
 }
 
@@ -989,7 +995,8 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 		if ((error = cu_index_open(&a->ix, p, 1)) < 0)
 			goto fail;
 	} else if (mode == CU_ARCHIVE_WRITE) {
-		if ((error = cu_index_open(&a->ix, p, 1)) < 0 || (error = arc_index_sync(a, NULL)) < 0)
+		if ((error = cu_index_open(&a->ix, p, 1)) < 0 || (error = arc_index_sync(a, NULL)) < 0 ||
+		    (error = arc_policy_load(a)) < 0)
 			goto fail;
 		/* a disposal approved just before a crash: its objects go now; a
 		 * failure leaves them for the next writer (verify reports them) */
@@ -1039,6 +1046,7 @@ cu_archive_free(cu_archive *a)
 	cu_cas_free(a->cas);
 	cu_conf_free(a->conf);
 	cu_signer_free(a->signer);
+	cu_policy_free(a->policy);
 	explicit_bzero(a->hmac, sizeof(a->hmac));
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);  /* releases the flock */
@@ -1180,6 +1188,8 @@ arc_mask_document(json_t *doc)
 
 	if (subj == NULL)   /* a case */
 		subj = json_object_get(json_object_get(doc, "case"), "subject");
+	if (subj == NULL)   /* a fund transaction */
+		subj = json_object_get(json_object_get(doc, "fund_txn"), "person");
 	idno = arc_jstr(subj, "id_no");
 	char masked[19];
 
@@ -1386,6 +1396,7 @@ search_hit(const unsigned char id[32], const char *summary_json, void *payload)
 	if ((hit = json_loads(summary_json, 0, &jerr)) == NULL)
 		return cu_error_set(CU_EINVALID, "index summary: %s", jerr.text);
 	arc_dispo_mark_hit(sc->t, hit);
+	arc_fund_mark_hit(sc->t, hit);
 	if (sc->q->unmask) {
 		json_t *doc = NULL;
 		const char *subj_kind = arc_jstr(json_object_get(hit, "subject"), "kind");
@@ -1444,8 +1455,9 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	iq.file_name = q->file_name;
 	if (q->type != NULL) {
 		if (strcmp(q->type, "receipt") != 0 && strcmp(q->type, "case") != 0 &&
-		    strcmp(q->type, "disposal_list") != 0) {
-			return cu_error_set(CU_EINVALID, "--type: must be receipt, case or disposal_list");
+		    strcmp(q->type, "disposal_list") != 0 && strcmp(q->type, "fund_txn") != 0) {
+			return cu_error_set(CU_EINVALID, "--type: must be receipt, case, disposal_list "
+				"or fund_txn");
 		}
 		iq.kind = q->type;
 	}

@@ -12,6 +12,7 @@
 #include "custos/conf.h"
 #include "custos/history.h"
 #include "custos/index.h"
+#include "custos/policy.h"
 #include "custos/sig.h"
 
 struct cu_archive {
@@ -31,6 +32,7 @@ struct cu_archive {
 	char user[128];
 	unsigned long uid;
 	int index_behind;           /* a reader found the index behind the history */
+	cu_policy *policy;          /* the fund-control policy in force (writers), or NULL */
 };
 
 /* The history path of a record's revision from its ref
@@ -160,6 +162,48 @@ void arc_dispo_mark_hit(cu_index_txn *t, json_t *hit);
  * ev is one of them). */
 int arc_dispo_describe(const json_t *ev, const char **action, const char **time,
 	const json_t **by, char *detail, size_t dsz);
+
+/* ---- fundtxn.c: fund transactions (docs/fund-control.md) ---- */
+
+/* ingest.c's batch, for a record followed by its event: adds the record
+ * without committing a full batch; adds an event document (leaf, seal,
+ * index, file events/…); appends the decision ("allow", "deny RULE,…") to
+ * the last outcome; commits the batch if it is full. */
+int arc_ingest_record_held(cu_ingest *in, json_t *doc, const char *source, char id_hex[65]);
+int arc_ingest_event(cu_ingest *in, json_t *ev, char id_hex[65]);
+int arc_ingest_set_decision(cu_ingest *in, const char *decision, int denied);
+int arc_ingest_maybe_flush(cu_ingest *in);
+/* One fund transaction item (raw is the parsed input object): validated,
+ * deduplicated, judged against the state, archived with its decision event.
+ * Bad input is a rejected outcome and returns 0. */
+int arc_ingest_fund(cu_ingest *in, cu_archive *a, const char *source, const json_t *raw,
+	const char *content, size_t content_len);
+/* Index entries and display summary of a fund transaction record. */
+int arc_index_fund(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
+json_t *arc_fund_summary(const json_t *doc);
+/* THE state update: what a transaction (its record document) and its
+ * decision event establish in the LMDB state (pstate.h's table); the same
+ * on ingest and on replay; applying a decision twice changes nothing. */
+int arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
+	const json_t *decision_doc);
+/* Replay of a decision event: loads the transaction it names and applies. */
+int arc_fund_replay_decision(cu_archive *a, cu_index_txn *t, const json_t *decision_doc);
+/* For the review queue: a transaction queued for review becomes effective
+ * (approve = 1: posted to the balances) or is withdrawn (approve = 0: its
+ * facts taken back).  CU_EINVALID if it is not waiting for review. */
+int arc_fund_state_effective(cu_archive *a, cu_index_txn *t, const json_t *txn_doc, int approve);
+/* Adds "decision" (the verdict) to a search hit of a fund transaction. */
+void arc_fund_mark_hit(cu_index_txn *t, json_t *hit);
+
+/* fpolicy.c: the policy in force from the history head into a->policy
+ * (NULL when the archive has none); committing a policy's two files and its
+ * event (the texts are checked first; nothing is written if they fail),
+ * with up to 5 extra files in the same commit (init's) and the commit's
+ * subject (NULL: "policy: install …"). */
+int arc_policy_load(cu_archive *a);
+int arc_policy_commit(cu_archive *a, const char *rules, size_t rlen, const char *staff,
+	size_t slen, const char *source, const cu_history_file *extra, size_t nextra,
+	const char *subject, char digest[65]);
 
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);

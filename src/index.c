@@ -56,6 +56,7 @@ enum {
 	DB_META, DB_REC, DB_REF, DB_RKEY, DB_CONTENT, DB_TIME, DB_PERSON,
 	DB_TERM, DB_TEXT, DB_ITEM, DB_OBJLOC, DB_PACKS, DB_EVENTS, DB_MLOG, DB_CKPT, DB_COMMIT,
 	DB_DISPO,
+	DB_F_DEATH, DB_F_QUAL, DB_F_ACCT, DB_F_BENEFIT, DB_F_MAKER, DB_F_BALANCE, DB_F_DECISION,
 	DB_COUNT
 };
 
@@ -80,6 +81,13 @@ static const struct {
 	[DB_CKPT]    = { "ckpt",    0 },
 	[DB_COMMIT]  = { "commit",  0 },
 	[DB_DISPO]   = { "dispo",   0 },
+	[DB_F_DEATH]    = { "f_death",    0 },
+	[DB_F_QUAL]     = { "f_qual",     0 },
+	[DB_F_ACCT]     = { "f_acct",     0 },
+	[DB_F_BENEFIT]  = { "f_benefit",  0 },
+	[DB_F_MAKER]    = { "f_maker",    0 },
+	[DB_F_BALANCE]  = { "f_balance",  0 },
+	[DB_F_DECISION] = { "f_decision", 0 },
 };
 
 /* Scratch space for the tokenizer, reused across calls so that indexing a
@@ -667,10 +675,10 @@ put_token(const char *tok, size_t len, void *payload)
 		"writing text token");
 }
 
-#define NTERMS 9
+#define NTERMS 11
 static const char *const term_fields[NTERMS] = {
 	"org", "service", "insurance", "channel", "operator", "agency", "kind", "case",
-	"case_type"
+	"case_type", "scheme", "period"
 };
 
 /* The term values of an entry or query, in term_fields order. */
@@ -678,6 +686,7 @@ static const char *const term_fields[NTERMS] = {
 	(vals)[0] = (x)->org; (vals)[1] = (x)->service; (vals)[2] = (x)->insurance; \
 	(vals)[3] = (x)->channel; (vals)[4] = (x)->operator_; (vals)[5] = (x)->agency; \
 	(vals)[6] = (x)->kind; (vals)[7] = (x)->case_no; (vals)[8] = (x)->case_type; \
+	(vals)[9] = (x)->scheme; (vals)[10] = (x)->period; \
 } while (0)
 
 /* Builds "<field>=<value>" into buf (bufsz bytes); returns its length, or
@@ -2077,4 +2086,88 @@ cu_index_del_pack(cu_index_txn *t, const char *pack)
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return lmdb_error(rc, "removing a pack");
 	return 0;
+}
+
+/* ---- fund-control state (docs/fund-control.md, "State") ------------------- */
+
+static int
+state_db(int db, int *out)
+{
+	if (db < 0 || db >= CU_FSTATE_COUNT)
+		return cu_error_set(CU_EINVALID, "index: no state database %d", db);
+	*out = DB_F_DEATH + db;
+	return 0;
+}
+
+int
+cu_index_fstate_get(cu_index_txn *t, int db, const void *key, size_t klen, void *val,
+	size_t valsz, size_t *vlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int d = 0, rc, error;
+
+	if ((error = state_db(db, &d)) < 0)
+		return error;
+	if ((error = check_key(t, db_spec[d].name, klen)) < 0)
+		return error;
+	rc = mdb_get(t->txn, t->ix->dbi[d], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return CU_ENOTFOUND;
+	if (rc != 0)
+		return lmdb_error(rc, "reading fund state");
+	if (vlen)
+		*vlen = v.mv_size;
+	if (val != NULL)
+		memcpy(val, v.mv_data, v.mv_size < valsz ? v.mv_size : valsz);
+	return 0;
+}
+
+int
+cu_index_fstate_put(cu_index_txn *t, int db, const void *key, size_t klen, const void *val,
+	size_t vlen)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int d = 0, rc, error;
+
+	if ((error = state_db(db, &d)) < 0 || (error = check_key(t, db_spec[d].name, klen)) < 0)
+		return error;
+	if ((rc = mdb_put(t->txn, t->ix->dbi[d], &k, &v, 0)) != 0)
+		return lmdb_error(rc, "writing fund state");
+	return 0;
+}
+
+int
+cu_index_fstate_del(cu_index_txn *t, int db, const void *key, size_t klen)
+{
+	int d = 0, error;
+
+	if ((error = state_db(db, &d)) < 0 || (error = check_key(t, db_spec[d].name, klen)) < 0)
+		return error;
+	return del_pair(t, d, key, klen, NULL, 0, "removing fund state");
+}
+
+int
+cu_index_fstate_scan(cu_index_txn *t, int db, const void *prefix, size_t plen,
+	cu_index_fstate_cb cb, void *payload)
+{
+	MDB_cursor *c;
+	MDB_val k = { plen, (void *)prefix }, v;
+	int d = 0, rc, error = 0;
+
+	if ((error = state_db(db, &d)) < 0)
+		return error;
+	if ((rc = mdb_cursor_open(t->txn, t->ix->dbi[d], &c)) != 0)
+		return lmdb_error(rc, "reading fund state");
+	rc = plen ? mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (plen > 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		if ((error = cb(k.mv_data, k.mv_size, v.mv_data, v.mv_size, payload)) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (error == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		error = lmdb_error(rc, "reading fund state");
+	return error;
 }

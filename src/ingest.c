@@ -28,6 +28,8 @@ struct outcome {
 	char *ref;
 	char id[65];
 	char *reason;
+	char *decision;              /* fund transactions: "allow", "deny RULE,…" */
+	int denied;
 };
 
 struct cu_ingest {
@@ -42,6 +44,8 @@ struct cu_ingest {
 	size_t nouts, cap_outs;
 	size_t batch_records, batch_dups, batch_rejected;
 	size_t batch_cases;          /* of batch_records, case records */
+	size_t batch_funds;          /* of batch_records, fund transactions */
+	size_t batch_events;         /* decision events (log leaves, not records) */
 	uint64_t log_size;           /* leaves in the log, this batch's included */
 	cu_ingest_stats stats;
 	char now[32];
@@ -81,9 +85,11 @@ clear_batch(cu_ingest *in)
 		free(in->outs[i].source);
 		free(in->outs[i].ref);
 		free(in->outs[i].reason);
+		free(in->outs[i].decision);
 	}
 	in->nouts = 0;
 	in->batch_records = in->batch_dups = in->batch_rejected = in->batch_cases = 0;
+	in->batch_funds = in->batch_events = 0;
 }
 
 static int
@@ -137,9 +143,13 @@ flush_batch(cu_ingest *in)
 			goto fail;
 		if (pack[0] && (error = cu_index_put_pack(in->txn, pack)) < 0)
 			goto fail;
-		size_t nr = in->batch_records - in->batch_cases, nc = in->batch_cases;
+		size_t nr = in->batch_records - in->batch_cases - in->batch_funds, nc = in->batch_cases;
+		size_t nf = in->batch_funds;
 		char what[96];
-		if (nc == 0)
+		if (nf > 0)
+			snprintf(what, sizeof(what), "%zu record%s (%zu fund transaction%s)",
+				in->batch_records, in->batch_records == 1 ? "" : "s", nf, nf == 1 ? "" : "s");
+		else if (nc == 0)
 			snprintf(what, sizeof(what), "%zu receipt%s", nr, nr == 1 ? "" : "s");
 		else if (nr == 0)
 			snprintf(what, sizeof(what), "%zu case record%s", nc, nc == 1 ? "" : "s");
@@ -151,7 +161,8 @@ flush_batch(cu_ingest *in)
 		if ((error = arc_commit_logged(a, in->txn, in->files, in->nfiles, in->log_size, NULL, subject,
 				head)) < 0)
 			goto fail;
-		if ((error = cu_index_put_commit(in->txn, in->log_size - in->batch_records, head)) < 0)
+		if ((error = cu_index_put_commit(in->txn, in->log_size - in->batch_records -
+				in->batch_events, head)) < 0)
 			goto fail;
 		in->stats.commits++;
 		error = cu_index_commit(in->txn);
@@ -172,10 +183,12 @@ flush_batch(cu_ingest *in)
 	in->stats.archived += in->batch_records;
 	in->stats.duplicates += in->batch_dups;
 	in->stats.rejected += in->batch_rejected;
+	for (size_t i = 0; i < in->nouts; i++)
+		in->stats.denied += in->outs[i].denied != 0;
 	for (size_t i = 0; i < in->nouts && error == 0; i++) {
 		cu_ingest_result r = { in->outs[i].status, in->outs[i].source, in->outs[i].ref,
 			in->outs[i].id[0] ? in->outs[i].id : NULL, in->outs[i].reason,
-			i + 1 == in->nouts };
+			i + 1 == in->nouts, in->outs[i].decision, in->outs[i].denied };
 		if (in->cb)
 			error = in->cb(&r, in->payload);
 	}
@@ -283,6 +296,93 @@ arc_ingest_pending(const cu_ingest *in, const char *ref)
 int
 arc_ingest_record(cu_ingest *in, json_t *doc, const char *source, char id_hex[65])
 {
+	int error;
+
+	if ((error = arc_ingest_record_held(in, doc, source, id_hex)) < 0)
+		return error;
+	return arc_ingest_maybe_flush(in);
+}
+
+int
+arc_ingest_maybe_flush(cu_ingest *in)
+{
+	if (in->batch_records >= cu_conf_batch_size(in->a->conf))
+		return flush_batch(in);
+	return 0;
+}
+
+/* Adds a sealed document (its "leaf" set here) as the log's next leaf and
+ * the batch's file at path. */
+static int
+add_logged(cu_ingest *in, json_t *doc, char id_hex[65], char **textp, size_t *tlenp)
+{
+	unsigned char leaf[CU_MLOG_HASH];
+	cu_mlog_store st;
+	int error;
+
+	if (json_object_set_new(doc, "leaf", json_integer((json_int_t)in->log_size)) < 0)
+		return cu_error_set(CU_ERROR, "out of memory");
+	if ((error = arc_seal_document(textp, tlenp, id_hex, doc)) < 0)
+		return error;
+	cu_index_mlog_store(&st, in->txn);
+	if ((error = cu_mlog_leaf_hash(leaf, *textp, *tlenp)) < 0 ||
+	    (error = cu_mlog_append(&st, in->log_size, leaf)) < 0)
+		return error;
+	in->log_size++;
+	return 0;
+}
+
+int
+arc_ingest_event(cu_ingest *in, json_t *ev, char id_hex[65])
+{
+	const char *at = arc_jstr(ev, "at");
+	char *text = NULL, path[160];
+	size_t tlen;
+	int error;
+
+	if ((error = ensure_txn(in)) < 0)
+		return error;
+	if (at == NULL || strlen(at) < 10)
+		return cu_error_set(CU_EINVALID, "event without time");
+	if ((error = add_logged(in, ev, id_hex, &text, &tlen)) < 0 ||
+	    (error = arc_index_event(in->txn, ev)) < 0 ||
+	    (error = cu_pathf(path, sizeof(path), "events/%.4s/%.5s/%s.json", at, at + 5,
+		    id_hex)) < 0 ||
+	    (error = cu_grow(&in->files, &in->cap_files, in->nfiles + 1, sizeof(*in->files))) < 0)
+		goto done;
+	if ((in->files[in->nfiles].path = strdup(path)) == NULL) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	in->files[in->nfiles].data = text;
+	in->files[in->nfiles].len = tlen;
+	in->nfiles++;
+	text = NULL;
+	in->batch_events++;
+done:
+	free(text);
+	return error;
+}
+
+int
+arc_ingest_set_decision(cu_ingest *in, const char *decision, int denied)
+{
+	struct outcome *o;
+
+	if (in->nouts == 0 || in->outs[in->nouts - 1].status != CU_INGEST_ARCHIVED)
+		return cu_error_set(CU_EINVALID, "a decision without its record");
+	o = &in->outs[in->nouts - 1];
+	free(o->decision);
+	if ((o->decision = strdup(decision)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	o->denied = denied;
+	in->batch_funds++;
+	return 0;
+}
+
+int
+arc_ingest_record_held(cu_ingest *in, json_t *doc, const char *source, char id_hex[65])
+{
 	cu_archive *a = in->a;
 	const char *ref = arc_jstr(doc, "ref"), *kind = arc_jstr(doc, "kind");
 	unsigned char leaf[CU_MLOG_HASH];
@@ -323,10 +423,7 @@ arc_ingest_record(cu_ingest *in, json_t *doc, const char *source, char id_hex[65
 	in->batch_records++;
 	if (kind != NULL && strcmp(kind, "case") == 0)
 		in->batch_cases++;
-	if ((error = add_outcome(in, CU_INGEST_ARCHIVED, source, refcopy, id_hex, NULL)) < 0)
-		goto done;
-	if (in->batch_records >= cu_conf_batch_size(a->conf))
-		error = flush_batch(in);
+	error = add_outcome(in, CU_INGEST_ARCHIVED, source, refcopy, id_hex, NULL);
 done:
 	free(text);
 	free(refcopy);
@@ -386,7 +483,21 @@ ingest_item(cu_ingest *in, const char *source, const char *buf, size_t len,
 			CU_INPUT_MAX_ITEM);
 		goto reject;
 	}
-	if (cu_item_parse(&raw, buf, len) < 0 || cu_receipt_validate(&rec, raw) < 0) {
+	if (cu_item_parse(&raw, buf, len) < 0) {
+		reason = strdup(cu_error_last());
+		goto reject;
+	}
+	if (json_is_string(json_object_get(raw, "type")) &&
+	    strcmp(json_string_value(json_object_get(raw, "type")), "fund_txn") == 0) {
+		error = arc_ingest_fund(in, a, source, raw, content, content_len);
+		goto done;
+	}
+	if (json_is_string(json_object_get(raw, "type")) &&
+	    strcmp(json_string_value(json_object_get(raw, "type")), "receipt") != 0) {
+		reason = strdup("type: must be \"receipt\" or \"fund_txn\"");
+		goto reject;
+	}
+	if (cu_receipt_validate(&rec, raw) < 0) {
 		reason = strdup(cu_error_last());
 		goto reject;
 	}

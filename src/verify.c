@@ -27,6 +27,7 @@
 
 #include "custos/canon.h"
 #include "custos/error.h"
+#include "custos/fund.h"
 #include "custos/mlog.h"
 #include "custos/note.h"
 #include "custos/record.h"
@@ -737,6 +738,8 @@ check_index_record(struct vctx *v, const json_t *doc, const unsigned char id[32]
 	if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "case") == 0)
 		rkey = cu_asprintf("case/%s", arc_jstr(json_object_get(doc, "case"), "case_no") ?
 			arc_jstr(json_object_get(doc, "case"), "case_no") : "");
+	else if (arc_jstr(doc, "kind") != NULL && strcmp(arc_jstr(doc, "kind"), "fund_txn") == 0)
+		rkey = cu_fund_key(json_object_get(doc, "fund_txn"));
 	else
 		rkey = cu_receipt_key(json_object_get(doc, "receipt"));
 	if (rkey != NULL && (cu_index_get_rkey(v->t, rkey, got, digest) < 0 ||

@@ -84,6 +84,9 @@ typedef struct cu_ingest_result {
 	const char *reason;  /* rejected: one line, "FIELD: reason" */
 	int end_of_batch;    /* the last outcome of a committed batch: a good moment
 	                        to flush acknowledgements to their reader */
+	const char *decision;/* an archived fund transaction: "allow", "review RULE[,RULE]"
+	                        or "deny RULE[,RULE]"; NULL otherwise */
+	int denied;          /* 1 when that decision is deny */
 } cu_ingest_result;
 
 /* Called once per item, in input order; archived and duplicate outcomes
@@ -93,6 +96,7 @@ typedef int (*cu_ingest_cb)(const cu_ingest_result *r, void *payload);
 
 typedef struct cu_ingest_stats {
 	size_t archived, duplicates, rejected, commits;
+	size_t denied;       /* fund transactions archived and denied */
 } cu_ingest_stats;
 
 typedef struct cu_ingest cu_ingest;
@@ -437,5 +441,30 @@ int cu_archive_export(cu_archive *a, const char *key, const char *out, const cu_
 char *cu_archive_public_key(cu_archive *a);
 /* The allowed-signers line for `git verify-commit` (new string). */
 char *cu_archive_allowed_signers(cu_archive *a);
+
+/* ---- fund control (docs/fund-control.md) ------------------------------- */
+
+struct cu_policy;
+/* The policy in force (loaded from the history head; valid until the
+ * archive is freed).  CU_ENOTFOUND when none is installed. */
+int cu_archive_policy(const struct cu_policy **out, cu_archive *a);
+
+/* Checks DIR/fund-control.conf and DIR/staff.conf and makes them the
+ * archive's policy: both files committed under policy/ with a "policy"
+ * event (digest, who, when) in the log.  On any problem CU_EINVALID with
+ * "FILE:LINE: …" and nothing changed.  digest receives the new policy's. */
+int cu_archive_policy_install(cu_archive *a, const char *dir, char digest[65]);
+
+/* The decision about a fund transaction (hex id): a new object
+ * {"verdict","rules":[…],"state":"effective|standing|none","event","at",
+ * "decision":{"verdict","policy","findings":[…]}}.  CU_ENOTFOUND when the
+ * record has none (not a fund transaction). */
+int cu_archive_decision(json_t **out, cu_archive *a, const char *id_hex);
+
+/* Period close over the archive's state: cu_policy_close with the policy in
+ * force and the balances of the effective transactions up to the close of
+ * `period` (a cu_month_parse number).  Writes nothing. */
+struct cu_decision;
+int cu_archive_fund_close(cu_archive *a, int period, struct cu_decision *out);
 
 #endif

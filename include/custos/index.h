@@ -19,7 +19,9 @@
  *   person   hmac[32] -> time_be[8] ‖ id[32]              (dupsort, dupfixed)
  *   term     "<field>=<value>" -> time_be[8] ‖ id[32]     (dupsort, dupfixed)
  *            fields: org service insurance channel operator agency kind
- *            case (case number) case_type
+ *            case (case number) case_type scheme period (fund transactions:
+ *            service = the transaction's kind, insurance = its fund,
+ *            operator = its maker)
  *   text     token -> time_be[8] ‖ id[32]                 (dupsort, dupfixed)
  *            (tokens of a case's file names start with the byte 0x01)
  *   item     class key ("SI01-SB·2026-D30-ZJ") -> last item number (uint32 LE)
@@ -34,6 +36,20 @@
  *            'H' ‖ ref  the record is on hold      'L' ‖ ref  on an open destruction list
  *            'D' ‖ ref  its content was disposed   'R' ‖ digest[32]  object removed by
  *            a disposal   'P' ‖ digest[32]  its removal from disk is not yet done
+ * Fund-control state (docs/fund-control.md, "State"; src/fundtxn.c keeps it
+ * from each fund transaction and its decision event, on ingest and replay
+ * alike; person = HMAC of the ID number, numbers big-endian so that keys sort,
+ * values int64 LE unless said otherwise):
+ *   f_death    person[32] ‖ month[4]            -> standing death_reports
+ *   f_qual     person[32] ‖ day[8]              -> standing qualifications
+ *   f_acct     person[32] ‖ day[8]              -> standing account_changes
+ *   f_benefit  person[32] ‖ fund ‖ scheme ‖ period[4] -> standing benefits
+ *   f_maker    maker NUL ‖ day[8] ‖ kind ‖ fund ‖ scheme -> fen (standing)
+ *   f_balance  class ‖ fund ‖ account no NUL ‖ period[4] -> fen moved
+ *              (effective transactions only; + into, - out of the account)
+ *   f_decision txn record id[32] -> JSON {"verdict","rules","event","state"}
+ *              (state: "standing", "effective" or "none")
+ *   (day, month and period are offset by 2^31 / 2^63 to sort as unsigned)
  * time_be is the record's time (epoch seconds, offset by 2^63 so that the
  * big-endian bytes sort in time order, negatives included).
  */
@@ -82,6 +98,7 @@ typedef struct cu_index_entry {
 	size_t        n_more_content;
 	const char   *case_no, *case_type;  /* cases: terms "case" and "case_type" */
 	const char   *file_names;     /* cases: the files' names, tokenised apart */
+	const char   *scheme, *period;/* fund transactions: terms "scheme", "period" */
 } cu_index_entry;
 
 /* Adds a record under every key above.  Adding the same id again is a
@@ -215,6 +232,7 @@ typedef struct cu_index_query {
 	const char   *text;          /* all tokens must occur */
 	const char   *case_no, *case_type;
 	const char   *file_name;     /* all tokens must occur in the file names */
+	const char   *scheme, *period; /* fund transactions */
 	int           has_from, has_to;
 	int64_t       from, to;      /* inclusive bounds on time */
 	size_t        offset, limit; /* limit 0 = no limit */
@@ -229,5 +247,27 @@ typedef int (*cu_index_hit_cb)(const unsigned char id[32], const char *summary_j
 	void *payload);
 int cu_index_search(cu_index_txn *t, const cu_index_query *q, cu_index_hit_cb cb,
 	void *payload, size_t *total);
+
+/* ---- fund-control state (see the list at the top) ------------------------- */
+
+enum cu_fstate_db {
+	CU_FSTATE_DEATH, CU_FSTATE_QUAL, CU_FSTATE_ACCT, CU_FSTATE_BENEFIT, CU_FSTATE_MAKER,
+	CU_FSTATE_BALANCE, CU_FSTATE_DECISION, CU_FSTATE_COUNT
+};
+
+/* get copies at most valsz bytes of the value into val (may be NULL) and
+ * its length into *vlen (may be NULL); CU_ENOTFOUND without a message when
+ * the key is absent.  del of an absent key is not an error.  scan calls cb
+ * for each key starting with prefix (plen 0: all), in key order; a non-zero
+ * return from cb stops the walk and is returned. */
+typedef int (*cu_index_fstate_cb)(const void *key, size_t klen, const void *val, size_t vlen,
+	void *payload);
+int cu_index_fstate_get(cu_index_txn *t, int db, const void *key, size_t klen, void *val,
+	size_t valsz, size_t *vlen);
+int cu_index_fstate_put(cu_index_txn *t, int db, const void *key, size_t klen, const void *val,
+	size_t vlen);
+int cu_index_fstate_del(cu_index_txn *t, int db, const void *key, size_t klen);
+int cu_index_fstate_scan(cu_index_txn *t, int db, const void *prefix, size_t plen,
+	cu_index_fstate_cb cb, void *payload);
 
 #endif

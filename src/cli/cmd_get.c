@@ -173,6 +173,17 @@ cmd_get(struct cli *c, int argc, char **argv)
 		else if (st.held)
 			fprintf(stderr, "custos: %s: on legal hold since %s\n", st.ref, st.held_since);
 	}
+	if (!g.content && json_is_string(json_object_get(doc, "kind")) &&
+	    strcmp(json_string_value(json_object_get(doc, "kind")), "fund_txn") == 0) {
+		/* a fund transaction's decision is an event of its own: shown
+		 * beside the document, under "decision" (the record's id does not
+		 * cover it) */
+		json_t *dec = NULL;
+		if (cu_archive_decision(&dec, a, json_string_value(json_object_get(doc, "id"))) == 0)
+			json_object_set_new(doc, "decision", dec);
+		else
+			cu_error_clear();
+	}
 	cu_archive_free(a);
 	if (g.revisions > 1)
 		fprintf(stderr, "custos: %s: revision %ld of %ld (amended; custos trace shows how)\n",

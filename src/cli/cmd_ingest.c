@@ -13,13 +13,19 @@ static void
 help(void)
 {
 	printf("usage: custos [-A DIR] ingest [--json] [--wait SECONDS] PATH...\n\n"
-		"Archives receipts from files (one JSON object, an array, or JSON lines),\n"
-		"folders of such files (recursively, in name order) and - (standard input).\n"
+		"Archives receipts and fund transactions from files (one JSON object, an\n"
+		"array, or JSON lines), folders of such files (recursively, in name order)\n"
+		"and - (standard input).  Each fund transaction is judged by the policy in\n"
+		"force; its decision is archived with it and printed after it.\n"
 		"One line per item, printed once the item's batch is committed:\n"
 		"  <ref> <id> <source>                 archived\n"
+		"  <ref> <id> <source> allow           a fund transaction, allowed\n"
+		"  <ref> <id> <source> review R[,R]    archived, queued for review\n"
+		"  <ref> <id> <source> deny R[,R]      archived, denied (never counts)\n"
 		"  duplicate <ref> <source>            already archived with the same content\n"
 		"  rejected <source>[#n]: <reason>     nothing stored for this item\n"
-		"exit status: 0 all archived, 1 some rejected, 2 usage or system error\n");
+		"exit status: 0 all archived (fund transactions allowed or queued for\n"
+		"review), 1 some rejected or denied, 2 usage or system error\n");
 }
 
 struct out {
@@ -47,6 +53,8 @@ print_result(const cu_ingest_result *r, void *payload)
 			j = json_pack("{s:s, s:s, s:s}", "status", "rejected", "source", r->source,
 				"reason", r->reason);
 		}
+		if (j != NULL && r->decision != NULL)
+			json_object_set_new(j, "decision", json_string(r->decision));
 		if (j == NULL || (s = json_dumps(j, JSON_COMPACT)) == NULL) {
 			json_decref(j);
 			return cu_error_set(CU_ERROR, "out of memory");
@@ -55,7 +63,10 @@ print_result(const cu_ingest_result *r, void *payload)
 		free(s);
 		json_decref(j);
 	} else if (r->status == CU_INGEST_ARCHIVED) {
-		printf("%s %s %s\n", r->ref, r->id, r->source);
+		if (r->decision != NULL)
+			printf("%s %s %s %s\n", r->ref, r->id, r->source, r->decision);
+		else
+			printf("%s %s %s\n", r->ref, r->id, r->source);
 	} else if (r->status == CU_INGEST_DUPLICATE) {
 		printf("duplicate %s %s\n", r->ref, r->source);
 	} else {
@@ -113,5 +124,8 @@ cmd_ingest(struct cli *c, int argc, char **argv)
 	fprintf(stderr, "custos: %zu archived, %zu duplicate%s, %zu rejected, %zu commit%s\n",
 		st.archived, st.duplicates, st.duplicates == 1 ? "" : "s", st.rejected,
 		st.commits, st.commits == 1 ? "" : "s");
-	return st.rejected ? EXIT_PROBLEMS : EXIT_DONE;
+	if (st.denied)
+		fprintf(stderr, "custos: %zu fund transaction%s denied (archived, never counted)\n",
+			st.denied, st.denied == 1 ? "" : "s");
+	return st.rejected || st.denied ? EXIT_PROBLEMS : EXIT_DONE;
 }

@@ -16,7 +16,7 @@ help(void)
 	printf("usage: custos [-A DIR] search [--json] [--person ID] [--org USCC] [--service S]\n"
 		"         [--insurance I] [--channel C] [--operator OP] [--agency A]\n"
 		"         [--from DATE] [--to DATE] [--text WORDS] [--limit N] [--offset N]\n"
-		"         [--type receipt|case|disposal_list] [--case NO] [--file-name WORDS]\n"
+		"         [--type receipt|case|disposal_list|fund_txn] [--case NO] [--file-name WORDS]\n"
 		"         [--unmask [--purpose TEXT]]\n\n"
 		"Filters combine with AND; results newest first, one line per record:\n"
 		"  <ref> TAB <time> TAB <service> TAB <insurance> TAB <subject> <name> TAB <summary>\n"
@@ -72,6 +72,10 @@ print_hit(const json_t *hit, void *payload)
 		fputs("[held] ", stdout);
 	if (json_object_get(hit, "disposed") != NULL)
 		fputs("[disposed] ", stdout);
+	/* a fund transaction denied or waiting for review says so */
+	if (json_is_string(json_object_get(hit, "decision")) &&
+	    strcmp(json_string_value(json_object_get(hit, "decision")), "allow") != 0)
+		printf("[%s] ", json_string_value(json_object_get(hit, "decision")));
 	cli_put_field(json_string_value(json_object_get(hit, "summary")));
 	putchar('\n');
 	return 0;

@@ -25,7 +25,7 @@ REF=$(head -1 "$T/acked" | cut -d' ' -f1)
 c -A "$B" get --purpose audit "$REF" >/dev/null
 c -A "$B" checkpoint > "$T/kept.checkpoint"
 expect_status "verify a sound archive: exit 0" 0 c -A "$B" verify
-expect_match "it says so" "$(cat "$T/out")" "^verify: 4 commits, 200 records, 1 events, 200 objects .*log size 201: no problem$"
+expect_match "it says so" "$(cat "$T/out")" "^verify: 4 commits, 200 records, 2 events, 200 objects .*log size 202: no problem$"
 expect_eq "the run is recorded as an event" "$(git --git-dir="$B/history.git" log -1 --format=%s main)" "verify: ok (0 problems)"
 expect_status "--quick" 0 c -A "$B" verify --quick
 expect_match "--quick says what it skipped" "$(cat "$T/out")" "200 unchanged since the last run and not re-hashed \(--quick\)"

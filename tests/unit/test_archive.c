@@ -996,7 +996,7 @@ test_ingest_path_empty_folder(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct outs os = { .n = 0 };
-		cu_ingest_stats st = { 9, 9, 9, 9 };
+		cu_ingest_stats st = { 9, 9, 9, 9, 9 };
 		cu_ingest *in = NULL;
 		cu_archive *a = NULL;
 		int rc;
