@@ -884,8 +884,9 @@ page_free(struct page *pg)
 
 /* ---- charts ------------------------------------------------------------ */
 
-/* A round axis maximum at or above v (1, 2 or 5 times a power of ten, and
- * divisible into 4 or 5 ticks), and its tick step. */
+/* The axis for values up to v: the step is the smallest of 1, 2, 5, 10,
+ * 20, 50, ... that covers v in at most 5 steps, the maximum v rounded up to
+ * a whole step (0-4 by 1 when v is 0). */
 static void
 axis(long long v, long long *max, long long *step)
 {

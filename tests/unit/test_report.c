@@ -250,6 +250,41 @@ test_many_rules(void **state)
 	json_decref(m);
 }
 
+/* The longest period: 120 months, a bar each, twelve of them labelled. */
+static void
+test_long_period(void **state)
+{
+	json_t *m = load(empty_model), *dec = json_array();
+	char *html = NULL, *months, month[8];
+	size_t len;
+
+	(void)state;
+	json_object_set_new(json_object_get(m, "period"), "from", json_string("2016-12-31"));
+	json_object_set_new(json_object_get(m, "period"), "to", json_string("2026-11-01"));
+	for (int i = 0; i < 120; i++) {
+		cu_month_format(month, 2016 * 12 + 11 + i);
+		json_array_append_new(dec, json_pack("{s:s,s:s,s:i,s:i,s:i}", "month", month,
+			"rule", "TIME-1", "deny", 0, "review", 0, "note", i + 1));
+	}
+	json_object_set_new(m, "decisions", dec);
+	assert_int_equal(cu_report_html(&html, &len, m), 0);
+	assert_self_contained(html);
+	months = strndup(strstr(html, "<section id=\"months\">"),
+		(size_t)(strstr(html, "<section id=\"rules\">") - strstr(html, "<section id=\"months\">")));
+	assert_int_equal(count(months, "<tr><td>"), 120);
+	assert_int_equal(count(months, "fill=\"#1f6fb2\"><title>note: "), 120);
+	assert_int_equal(count(months, "text-anchor=\"middle\">20"), 12);
+	/* the tallest bar: 120 of an axis of 0-150 (steps of 50) over 200 pixels */
+	assert_non_null(strstr(months, "height=\"160\" fill=\"#1f6fb2\"><title>note: 120</title>"));
+	free(months);
+	free(html);
+	/* one day more is a month more */
+	json_object_set_new(json_object_get(m, "period"), "to", json_string("2026-12-01"));
+	assert_int_equal(cu_report_validate(m), CU_ELIMIT);
+	assert_string_equal(cu_error_last(), "period: more than 120 months");
+	json_decref(m);
+}
+
 static void
 test_hostile_strings(void **state)
 {
@@ -574,6 +609,7 @@ main(void)
 		cmocka_unit_test(test_empty_period),
 		cmocka_unit_test(test_typical_month),
 		cmocka_unit_test(test_many_rules),
+		cmocka_unit_test(test_long_period),
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_validate),
