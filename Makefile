@@ -14,6 +14,8 @@ DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            zip unzip xz-utils zstd
 # Unicode normalisation and case folding of names in case files
 DEB_PKGS += libunistring-dev
+# the audit report's browser test (headless), and a font for its Chinese text
+DEB_PKGS += chromium fonts-wqy-microhei
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,7 +101,7 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	@$(MAKE) --no-print-directory build/san/custos
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
@@ -130,6 +132,17 @@ build/proof_bench: bench/proof_bench.c build/libcustos.a
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
 
+# the audit report written from a model file, and the screenshot's colours,
+# for the browser test
+build/render_report: tests/tools/render_report.c build/libcustos.a
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
+
+build/png_probe: tests/tools/png_probe.c
+	@mkdir -p build
+	@echo "  CC      $<"
+	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lz
+
 build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
@@ -144,7 +157,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/bagenc.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/disposition.sh build/san/custos
 
-e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
+e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/fund.sh ./custos
@@ -152,6 +165,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit
 	bash tests/e2e/export.sh ./custos
 	bash tests/e2e/bagenc.sh ./custos
 	bash tests/e2e/disposition.sh ./custos
+	bash tests/e2e/report.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof
