@@ -359,6 +359,13 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			snprintf(detail + used, sizeof(detail) - used, "%s, policy %.12s",
 				json_array_size(json_object_get(d, "findings")) ? ")" : "",
 				arc_jstr(d, "policy") ? arc_jstr(d, "policy") : "?");
+	} else if (strcmp(kind, "review") == 0) {
+		/* four eyes: a second person approved or rejected a queued transaction */
+		action = "reviewed";
+		snprintf(detail, sizeof(detail), "%s, note \"%s\"",
+			arc_jstr(ev, "action") && strcmp(arc_jstr(ev, "action"), "approve") == 0
+			? "approved: effective from now on" : "rejected: taken back",
+			arc_jstr(ev, "note") ? arc_jstr(ev, "note") : "");
 	} else if (strcmp(kind, "policy") == 0) {
 		action = "policy";
 		snprintf(detail, sizeof(detail), "fund-control policy %.12s installed (%lld rules) "

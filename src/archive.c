@@ -592,6 +592,10 @@ replay_file(const char *commit, const char *path, const char *data, size_t len, 
 	if (error == 0 && path[0] == 'e' && arc_jstr(doc, "kind") != NULL &&
 	    strcmp(arc_jstr(doc, "kind"), "decision") == 0)
 		error = arc_fund_replay_decision(rc->a, rc->t, doc);
+	/* and a review's from the review */
+	if (error == 0 && path[0] == 'e' && arc_jstr(doc, "kind") != NULL &&
+	    strcmp(arc_jstr(doc, "kind"), "review") == 0)
+		error = arc_fund_replay_review(rc->a, rc->t, doc);
 
 	json_decref(doc);
 	return error;
@@ -1094,13 +1098,16 @@ cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key)
 
 	if ((error = cu_index_begin(&t, a->ix, 0)) < 0)
 		return error;
-	if (strncmp(key, "case:", 5) == 0) {
-		/* a case by its number (External-Identifier) */
-		char *rkey = cu_asprintf("case/%s", key + 5);
+	if (strncmp(key, "case:", 5) == 0 || strncmp(key, "txn:", 4) == 0) {
+		/* a case by its number (External-Identifier), a fund
+		 * transaction by its txn_no */
+		char *rkey = key[0] == 'c' ? cu_asprintf("case/%s", key + 5)
+					   : cu_asprintf("txn/%s", key + 4);
 		if (rkey == NULL)
 			error = CU_ERROR;
 		else if ((error = cu_index_get_rkey(t, rkey, id, digest)) == CU_ENOTFOUND)
-			error = cu_error_set(CU_ENOTFOUND, "%s: no case with this number", key);
+			error = cu_error_set(CU_ENOTFOUND, "%s: no %s with this number", key,
+				key[0] == 'c' ? "case" : "fund transaction");
 		free(rkey);
 	} else if (strncmp(key, "sha256:", 7) == 0) {
 		if ((error = cu_unhex(digest, 32, key + 7)) < 0)

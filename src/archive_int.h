@@ -195,6 +195,27 @@ int arc_fund_state_effective(cu_archive *a, cu_index_txn *t, const json_t *txn_d
 /* Adds "decision" (the verdict) to a search hit of a fund transaction. */
 void arc_fund_mark_hit(cu_index_txn *t, json_t *hit);
 
+/* dispose.c's event writing, shared with review.c: */
+/* Gives doc the log's next leaf (*size, advanced), seals and logs it. */
+int arc_log_doc(cu_index_txn *t, uint64_t *size, json_t *doc, char **text, size_t *len,
+	char id[65]);
+/* A new event document: kind, action, who and when. */
+json_t *arc_new_event(const cu_archive *a, const char *kind, const char *action, const char *now);
+/* events/<YYYY>/<MM-DD>/<id>.json */
+int arc_event_path(char *out, size_t outsz, const char *now, const char *id);
+/* Commits files with the log's checkpoint, then the index transaction (freed). */
+int arc_commit_docs(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
+	uint64_t first, uint64_t size, const char *subject);
+/* A free-text reason or note kept in clear: required, bounded, no control
+ * characters, no resident ID number; option names it in messages. */
+int arc_check_note(const char *reason, const char *option);
+
+/* review.c: a review event's effect on the fund state, on replay. */
+int arc_fund_replay_review(cu_archive *a, cu_index_txn *t, const json_t *review_doc);
+/* fundtxn.c: the decision mark of a fund transaction (new reference);
+ * CU_ENOTFOUND when it has none. */
+int arc_fund_mark(json_t **out, cu_index_txn *t, const unsigned char id[32]);
+
 /* fpolicy.c: the policy in force from the history head into a->policy
  * (NULL when the archive has none); committing a policy's two files and its
  * event (the texts are checked first; nothing is written if they fail),

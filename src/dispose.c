@@ -81,21 +81,27 @@ holds_idno(const char *s)
 	return 0;
 }
 
+int
+arc_check_note(const char *reason, const char *option)
+{
+	if (reason == NULL || reason[0] == '\0')
+		return cu_error_set(CU_EINVALID, "%s: a reason is required", option);
+	if (strlen(reason) > REASON_MAX)
+		return cu_error_set(CU_EINVALID, "%s: longer than %d bytes", option, REASON_MAX);
+	for (const char *p = reason; *p; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
+			return cu_error_set(CU_EINVALID, "%s: holds a control character", option);
+	/* reasons are kept in clear in the history and the index */
+	if (holds_idno(reason))
+		return cu_error_set(CU_EINVALID, "%s: holds a resident ID number; name the "
+			"matter without it (it is kept in clear)", option);
+	return 0;
+}
+
 static int
 check_reason(const char *reason)
 {
-	if (reason == NULL || reason[0] == '\0')
-		return cu_error_set(CU_EINVALID, "--reason: a reason is required");
-	if (strlen(reason) > REASON_MAX)
-		return cu_error_set(CU_EINVALID, "--reason: longer than %d bytes", REASON_MAX);
-	for (const char *p = reason; *p; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t')
-			return cu_error_set(CU_EINVALID, "--reason: holds a control character");
-	/* reasons are kept in clear in the history and the index */
-	if (holds_idno(reason))
-		return cu_error_set(CU_EINVALID, "--reason: holds a resident ID number; name the "
-			"matter without it (reasons are kept in clear)");
-	return 0;
+	return arc_check_note(reason, "--reason");
 }
 
 /* A record's mark as a JSON object: *out NULL (and 0) when there is none. */
@@ -264,8 +270,8 @@ objects_array(const json_t *objs)
 /* ---- writing documents ------------------------------------------------------------ */
 
 /* Gives doc the log's next leaf, seals it and appends it to the log. */
-static int
-log_doc(cu_index_txn *t, uint64_t *size, json_t *doc, char **text, size_t *len, char id[65])
+int
+arc_log_doc(cu_index_txn *t, uint64_t *size, json_t *doc, char **text, size_t *len, char id[65])
 {
 	unsigned char leaf[CU_MLOG_HASH];
 	cu_mlog_store st;
@@ -283,23 +289,23 @@ log_doc(cu_index_txn *t, uint64_t *size, json_t *doc, char **text, size_t *len, 
 }
 
 /* An event document: kind, action, who and when; the caller adds the rest. */
-static json_t *
-new_event(const cu_archive *a, const char *kind, const char *action, const char *now)
+json_t *
+arc_new_event(const cu_archive *a, const char *kind, const char *action, const char *now)
 {
 	return json_pack("{s:i, s:s, s:s, s:s, s:{s:s, s:I}}", "version", 1, "kind", kind,
 		"action", action, "at", now, "by", "user", a->user, "uid", (json_int_t)a->uid);
 }
 
-static int
-event_path(char *out, size_t outsz, const char *now, const char *id)
+int
+arc_event_path(char *out, size_t outsz, const char *now, const char *id)
 {
 	return cu_pathf(out, outsz, "events/%.4s/%.5s/%s.json", now, now + 5, id);
 }
 
 /* Commits the files, with the log's checkpoint, as one signed commit, then
  * the index transaction (freed). */
-static int
-commit_docs(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
+int
+arc_commit_docs(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
 	uint64_t first, uint64_t size, const char *subject)
 {
 	char head[CU_OID_HEX];
@@ -747,20 +753,20 @@ cu_archive_hold(cu_archive *a, const char *key, int add, const char *reason, cha
 	if ((error = cu_index_log_size(&size, t)) < 0)
 		goto done;
 	first = size;
-	if ((ev = new_event(a, "hold", add ? "add" : "release", now)) == NULL) {
+	if ((ev = arc_new_event(a, "hold", add ? "add" : "release", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
 	json_object_set_new(ev, "records", json_pack("[{s:s, s:s}]", "id", id_hex, "ref", ref));
 	json_object_set_new(ev, "reason", json_string(reason));
-	if ((error = log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
-	    (error = event_path(path, sizeof(path), now, event_id)) < 0 ||
+	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
+	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
 	    (error = arc_index_event(t, ev)) < 0)
 		goto done;
 	f = (cu_history_file){ path, text, len };
 	/* the reason stays out of the commit message: it is free text */
 	snprintf(subject, sizeof(subject), "hold: %s on %.100s", add ? "added" : "released", ref);
-	error = commit_docs(a, t, &f, 1, first, size, subject);
+	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
 	t = NULL;
 done:
 	if (t)
@@ -1111,26 +1117,26 @@ cu_archive_propose(cu_archive *a, const char *const *keys, size_t nkeys, const c
 		error = cu_error_set(CU_ERROR, "out of memory building the destruction list");
 		goto done;
 	}
-	if ((error = log_doc(t, &size, list, &ltext, &llen, list_id)) < 0 ||
+	if ((error = arc_log_doc(t, &size, list, &ltext, &llen, list_id)) < 0 ||
 	    (error = arc_index_record(a, t, list)) < 0 ||
 	    (error = arc_record_path(path, sizeof(path), ref, 1)) < 0)
 		goto done;
-	if ((ev = new_event(a, "disposal", "propose", now)) == NULL) {
+	if ((ev = arc_new_event(a, "disposal", "propose", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
 	json_object_set_new(ev, "list", json_pack("{s:s, s:s}", "id", list_id, "ref", ref));
 	json_object_set(ev, "records", evrecs);
 	json_object_set_new(ev, "reason", json_string(reason));
-	if ((error = log_doc(t, &size, ev, &etext, &elen, ev_id)) < 0 ||
-	    (error = event_path(epath, sizeof(epath), now, ev_id)) < 0 ||
+	if ((error = arc_log_doc(t, &size, ev, &etext, &elen, ev_id)) < 0 ||
+	    (error = arc_event_path(epath, sizeof(epath), now, ev_id)) < 0 ||
 	    (error = arc_index_event(t, ev)) < 0)
 		goto done;
 	files[0] = (cu_history_file){ path, ltext, llen };
 	files[1] = (cu_history_file){ epath, etext, elen };
 	snprintf(subject, sizeof(subject), "disposition: destruction list %.100s proposed "
 		"(%zu record%s)", ref, nkeys, nkeys == 1 ? "" : "s");
-	error = commit_docs(a, t, files, 2, first, size, subject);
+	error = arc_commit_docs(a, t, files, 2, first, size, subject);
 	t = NULL;
 	if (error == 0)
 		snprintf(list_ref, 128, "%s", ref);
@@ -1217,11 +1223,11 @@ close_list(cu_archive *a, const json_t *doc, const char *id_hex, const char *mem
 	if ((error = cu_index_begin(&t, a->ix, 1)) < 0 || (error = cu_index_log_size(&size, t)) < 0)
 		goto done;
 	first = size;
-	if ((error = log_doc(t, &size, rev, &ltext, &llen, new_id)) < 0 ||
+	if ((error = arc_log_doc(t, &size, rev, &ltext, &llen, new_id)) < 0 ||
 	    (error = arc_index_record(a, t, rev)) < 0 ||
 	    (error = arc_record_path(path, sizeof(path), mstr(doc, "ref"), 2)) < 0)
 		goto done;
-	if ((ev = new_event(a, "disposal", action, now)) == NULL) {
+	if ((ev = arc_new_event(a, "disposal", action, now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
@@ -1230,8 +1236,8 @@ close_list(cu_archive *a, const json_t *doc, const char *id_hex, const char *mem
 	json_object_set(ev, "records", evrecs);
 	if (extra != NULL)
 		json_object_update(ev, extra);
-	if ((error = log_doc(t, &size, ev, &etext, &elen, ev_id)) < 0 ||
-	    (error = event_path(epath, sizeof(epath), now, ev_id)) < 0 ||
+	if ((error = arc_log_doc(t, &size, ev, &etext, &elen, ev_id)) < 0 ||
+	    (error = arc_event_path(epath, sizeof(epath), now, ev_id)) < 0 ||
 	    (error = arc_index_event(t, ev)) < 0)
 		goto done;
 	files[0] = (cu_history_file){ path, ltext, llen };
@@ -1244,7 +1250,7 @@ close_list(cu_archive *a, const json_t *doc, const char *id_hex, const char *mem
 	else
 		snprintf(subject, sizeof(subject), "disposition: destruction list %.100s rejected",
 			mstr(doc, "ref"));
-	error = commit_docs(a, t, files, 2, first, size, subject);
+	error = arc_commit_docs(a, t, files, 2, first, size, subject);
 	t = NULL;
 done:
 	if (t)

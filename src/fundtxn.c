@@ -537,6 +537,12 @@ arc_fund_replay_decision(cu_archive *a, cu_index_txn *t, const json_t *decision_
 	return error;
 }
 
+int
+arc_fund_mark(json_t **out, cu_index_txn *t, const unsigned char id[32])
+{
+	return get_mark(out, t, id);
+}
+
 void
 arc_fund_mark_hit(cu_index_txn *t, json_t *hit)
 {

@@ -144,7 +144,8 @@ int cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb,
 	void *payload, size_t *nhits);
 
 /* Resolves KEY (a ref, '-' allowed for '·'; an id or a unique prefix of at
- * least 12 hex digits; sha256:<content digest>; case:<case number>; or a
+ * least 12 hex digits; sha256:<content digest>; case:<case number>;
+ * txn:<txn_no> of a fund transaction; or a
  * file ref <case ref>-<volume>-<item>, which names its case) to a record id. */
 int cu_archive_resolve(char id_hex[65], cu_archive *a, const char *key);
 
@@ -181,6 +182,24 @@ int cu_archive_get(cu_archive *a, const char *key, cu_get_opts *o, json_t **doc,
  * added_in}]}] of the current revision, or of revision `version` (> 0).
  * CU_EINVALID if KEY names a record that is not a case. */
 int cu_archive_case_volumes(cu_archive *a, const char *key, long version, json_t **volumes);
+
+/* ---- the review queue of fund transactions (four eyes) ----------------- */
+
+/* Calls cb with each fund transaction waiting for review (decided
+ * "review", not yet approved or rejected): its search summary (masked) plus
+ * "rules" (the rules that fired), "decided_at" and "age_days".  A reader. */
+typedef int (*cu_review_cb)(const json_t *item, void *payload);
+int cu_archive_review_queue(cu_archive *a, cu_review_cb cb, void *payload, size_t *n);
+
+/* Approves (approve = 1: the transaction becomes effective and counts in
+ * the balances) or rejects (0: its facts are taken back) a transaction
+ * waiting for review, as the calling user, who must not be its maker,
+ * reviewer or approver (CU_ECONFLICT).  The review is an event record
+ * (kind "review", action, note, the rules) committed with the state
+ * change; note is required and kept in clear (no ID numbers).  Fills the
+ * transaction's ref and the event's id.  WRITE. */
+int cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
+	char ref_out[128], char event_id[65]);
 
 /* ---- amendments ---------------------------------------------------------- */
 

@@ -33,6 +33,7 @@ static const struct command {
 	{ "bag", cmd_bag, "check BagIt bags (custos bag validate PATH...)" },
 	{ "disposition", cmd_disposition, "retention: records due, destruction lists, approval" },
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
+	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
 	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
 };
 

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The review queue of fund transactions (four eyes) through the command
+# line: list, show, approve, reject, refusals, trace, and the state rebuilt
+# from the review events.   bash tests/e2e/review.sh ./custos
+set -u
+CUSTOS=$(realpath "${1:-./custos}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+T=$(mktemp -d /tmp/custos-review.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+A=$T/arch
+c() { "$CUSTOS" -A "$A" "$@"; }
+ME=$(id -un)
+
+# contrib NO AMOUNT BASE MAKER: a contribution into the income account
+contrib() {
+	printf '{"type":"fund_txn","txn_no":"%s","kind":"contribution","fund":"pension","scheme":"employee","amount":"%s","base":"%s","period":"2026-11","posted_at":"2026-11-20T10:02:00+08:00","from_account":{"no":"PAY-1","class":"payer"},"to_account":{"no":"INC-P","class":"income"},"org":{"uscc":"91350100M000100Y43","name":"Example Co."},"maker":"%s"}\n' \
+		"$1" "$2" "$3" "$4"
+}
+
+echo "== what waits for review"
+c init --fonds SI01 >/dev/null
+{
+	contrib C-1 1280.00 8000.00 op-017     # allowed
+	contrib C-2 500.00 5999.99 op-017      # BASE-1: review
+	contrib C-3 700.00 5000.00 "$ME"       # BASE-1: review, made by the reviewer himself
+	contrib C-4 300.00 4000.00 op-018      # BASE-1: review, to be rejected
+} > "$T/in.jsonl"
+c ingest "$T/in.jsonl" > "$T/ingest.out" 2>&1
+expect_eq "three queued" "$(grep -c ' review BASE-1$' "$T/ingest.out")" 3
+expect_status "review list: exit 0" 0 c review list
+expect_eq "three lines" "$(wc -l < "$T/out")" 3
+expect_match "line shape: ref, posted at, age in days, maker, amount, rules" "$(grep 500.00 "$T/out")" \
+	"^SI01-JJ·2026-D10-JF-000002	2026-11-20T10:02:00\+08:00	[0-9]+	op-017	500.00	BASE-1\$"
+expect_match "a count on stderr" "$(cat "$T/err")" "3 transactions waiting for review"
+expect_match "--json" "$(c review list --json 2>/dev/null | head -1)" '^\{.*"rules":\["BASE-1"\].*\}$'
+close_before=$(c policy close --period 2026-11 2>/dev/null)
+expect_match "queued transactions are not in the balance" "$close_before" "balance of 1280.00 "
+
+echo "== show"
+expect_status "review show: exit 0" 0 c review show txn:C-2
+expect_match "the transaction with its decision" "$(cat "$T/out")" '"verdict": "review"'
+expect_match "the access is recorded" "$(c trace txn:C-2)" "accessed	.*purpose \"review\""
+
+echo "== approve"
+expect_status "--note is required" 2 c review approve txn:C-2
+expect_status "approve: exit 0" 0 c review approve txn:C-2 --note "基数经核实无误"
+expect_match "approved <ref> <event id>" "$(cat "$T/out")" "^approved SI01-JJ·2026-D10-JF-000002 [0-9a-f]{64}\$"
+expect_match "now counted in the balance" "$(c policy close --period 2026-11 2>/dev/null)" "balance of 1780.00 "
+expect_eq "two left" "$(c review list 2>/dev/null | wc -l)" 2
+expect_status "approving again is refused: exit 1" 1 c review approve txn:C-2 --note again
+expect_match "refused KEY: why" "$(cat "$T/out")" "^refused txn:C-2: .*not waiting for review: decided review, then approved\$"
+expect_status "an allowed transaction is not in the queue: exit 1" 1 c review approve txn:C-1 --note x
+expect_match "says so" "$(cat "$T/out")" "not waiting for review: decided allow"
+expect_match "trace: reviewed" "$(c trace txn:C-2)" "reviewed	$ME \(uid [0-9]+\)	approved: effective from now on, note \"基数经核实无误\""
+
+echo "== four eyes"
+expect_status "the maker may not review: exit 1" 1 c review approve txn:C-3 --note x
+expect_match "names the role" "$(cat "$T/out")" "$ME is the transaction's maker: a review needs another person"
+expect_status "nor reject: exit 1" 1 c review reject txn:C-3 --note x
+
+echo "== reject"
+expect_status "reject: exit 0" 0 c review reject txn:C-4 --note "基数申报有误，退回"
+expect_match "rejected <ref> <event id>" "$(cat "$T/out")" "^rejected SI01-JJ·2026-D10-JF-000004 [0-9a-f]{64}\$"
+expect_match "not counted" "$(c policy close --period 2026-11 2>/dev/null)" "balance of 1780.00 "
+expect_status "a note holding an ID number is refused" 2 c review reject txn:C-3 --note "$(idno 110105 19491231 002)"
+expect_status "a receipt is not a fund transaction" 2 c review approve "sha256:$(printf x | sha256sum | cut -c1-64)" --note x
+
+echo "== the state follows from the history"
+before=$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)
+rm -rf "$A/index" && mkdir "$A/index"
+expect_eq "after the index is rebuilt: the same queue and balances" "$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)" "$before"
+expect_status "verify: no problem" 0 c verify
+expect_eq "no note in a commit message" "$(git --git-dir="$A/history.git" log --format=%B main | grep -c 基数)" 0
+
+summary
