@@ -353,6 +353,34 @@ test_match_outcomes(void **state)
 	cu_recon_statement_free(st);
 }
 
+/* A payment returned by the bank with the original's reference pairs with
+ * the books' own entry for the return, by date and amount. */
+static void
+test_returned_payment(void **state)
+{
+	cu_recon_statement *st = parse_ok(HDR
+		"2026-11-20,3250.00,debit,T-1,6222020200112233\n"
+		"2026-11-23,3250.00,credit,T-1,6222020200112233\n");
+	const cu_recon_entry books[] = {
+		{ "T-1", day("2026-11-20"), 325000, CU_RECON_DEBIT, "6222020200112233" },
+		{ "T-7", day("2026-11-24"), 325000, CU_RECON_CREDIT, "6222020200112233" },
+	};
+	cu_recon_result *r = match_ok(st, books, 2, 3);
+	const cu_recon_item *it;
+
+	(void)state;
+	assert_int_equal(r->n, 2);
+	assert_int_equal(cu_recon_unmatched(r), 0);
+	it = find(r, "T-1", "T-1");
+	assert_int_equal(it->by, CU_RECON_BY_REFERENCE);
+	assert_int_equal(it->bank->dir, CU_RECON_DEBIT);
+	it = find(r, "T-1", "T-7");
+	assert_int_equal(it->by, CU_RECON_BY_DATE_AMOUNT);
+	assert_int_equal(it->outcome, CU_RECON_MATCHED);
+	cu_recon_result_free(r);
+	cu_recon_statement_free(st);
+}
+
 /* Exactly N days apart pairs, N + 1 does not, either side first. */
 static void
 test_tolerance(void **state)
@@ -843,6 +871,7 @@ main(void)
 		cmocka_unit_test(test_parse_limits),
 		cmocka_unit_test(test_messages_hide_values),
 		cmocka_unit_test(test_match_outcomes),
+		cmocka_unit_test(test_returned_payment),
 		cmocka_unit_test(test_tolerance),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_totals_limit),
