@@ -111,10 +111,11 @@ unit: $(UNIT_BIN)
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
 	done; exit $$fail
 
-fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund build/san/fuzz_replay_recon
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
 	./build/san/fuzz_replay_bag tests/fuzz/corpus/bag
 	./build/san/fuzz_replay_fund tests/fuzz/corpus/fund
+	./build/san/fuzz_replay_recon tests/fuzz/corpus/recon
 
 # the independent proof verifier: OpenSSL only, no custos code
 build/verify_proof: tests/tools/verify_proof.c
@@ -185,7 +186,9 @@ fuzz: build/libcustos.a
 	  -o build/fuzz_bag tests/fuzz/fuzz_bag.c $(LIB_SRC) $(LDLIBS)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz_fund tests/fuzz/fuzz_fund.c $(LIB_SRC) $(LDLIBS)
-	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund"
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz_recon tests/fuzz/fuzz_recon.c $(LIB_SRC) $(LDLIBS)
+	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund; ./build/fuzz_recon tests/fuzz/corpus/recon"
 
 clean:
 	rm -rf build custos
