@@ -201,6 +201,20 @@ int cu_archive_review_queue(cu_archive *a, cu_review_cb cb, void *payload, size_
 int cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
 	char ref_out[128], char event_id[65]);
 
+/* ---- reconciliation ---------------------------------------------------- */
+
+/* A bank statement (CSV, recon.h) against the effective fund transactions
+ * on `account` (allowed, or approved in review; money into the account is
+ * a credit, out of it a debit), matched with a date tolerance of
+ * `tolerance` days.  The statement's bytes are kept as a content object
+ * and the report is archived as a record of kind "reconciliation" in the
+ * log ({account, statement {source, digest, size}, report}).  *report (the
+ * report JSON, new reference) and *text (one line per item, caller frees)
+ * are filled; cu_recon_unmatched-style counts are in report "unmatched".
+ * WRITE. */
+int cu_archive_reconcile(cu_archive *a, const char *statement, const char *account, int tolerance,
+	json_t **report, char **text, char event_id[65]);
+
 /* ---- amendments ---------------------------------------------------------- */
 
 /* Amends a record (KEY as for get; WRITE): appends a new revision with the

@@ -34,6 +34,7 @@ static const struct command {
 	{ "disposition", cmd_disposition, "retention: records due, destruction lists, approval" },
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
 	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
+	{ "reconcile", cmd_reconcile, "a bank statement against the books of one account" },
 	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
 };
 
