@@ -33,7 +33,7 @@ static const struct command {
 	{ "bag", cmd_bag, "check BagIt bags (custos bag validate PATH...)" },
 	{ "disposition", cmd_disposition, "retention: records due, destruction lists, approval" },
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
-	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
+	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list, replay" },
 };
 
 static void
