@@ -148,10 +148,15 @@ build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+build/gen_fund: bench/gen_fund.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
 e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/fund.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/review.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/cases.sh build/san/custos
@@ -162,6 +167,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
+	bash tests/e2e/replay.sh ./custos
 	bash tests/e2e/fund.sh ./custos
 	bash tests/e2e/review.sh ./custos
 	bash tests/e2e/cases.sh ./custos
@@ -175,7 +181,7 @@ demo: deps
 	bash tests/e2e/demo.sh ./custos
 
 bench: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/proof_bench
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
 	bash bench/run.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check

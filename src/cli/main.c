@@ -35,7 +35,7 @@ static const struct command {
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
 	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
 	{ "reconcile", cmd_reconcile, "a bank statement against the books of one account" },
-	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
+	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list, replay" },
 };
 
 static void
