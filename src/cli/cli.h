@@ -77,6 +77,11 @@ int cli_filter_opt(cu_search_query *q, int opt, const char *arg, const char *cmd
  * tab-separated line). */
 void cli_put_field(const char *s);
 
+/* A refusal of KEY (the last error says why): prints "refused KEY: why"
+ * on standard output and "custos: CMD: why" on standard error; returns
+ * EXIT_PROBLEMS. */
+int cli_refused(const char *cmd, const char *key);
+
 /* Parses --version N (a revision, 1 or more); -1 after a usage message. */
 long cli_revision(const char *cmd, const char *arg);
 

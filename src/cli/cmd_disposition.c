@@ -85,11 +85,8 @@ print_line(const cu_disposal_line *l, void *payload)
 static int
 refused_exit(const char *key, int printed)
 {
-	if (!printed) {
-		printf("refused %s: ", key);
-		cli_put_field(cu_error_last());
-		putchar('\n');
-	}
+	if (!printed)
+		return cli_refused("disposition", key);
 	fprintf(stderr, "custos: disposition: %s\n", cu_error_last());
 	return EXIT_PROBLEMS;
 }

@@ -107,13 +107,8 @@ run_change(struct cli *c, int argc, char **argv, int add)
 		return EXIT_USAGE;
 	error = cu_archive_hold(a, argv[optind], add, reason, ref, id);
 	cu_archive_free(a);
-	if (error == CU_ECONFLICT) {
-		printf("refused %s: ", argv[optind]);
-		cli_put_field(cu_error_last());
-		putchar('\n');
-		fprintf(stderr, "custos: hold: %s\n", cu_error_last());
-		return EXIT_PROBLEMS;
-	}
+	if (error == CU_ECONFLICT)
+		return cli_refused("hold", argv[optind]);
 	if (error < 0)
 		return cli_fail(add ? "hold add" : "hold release");
 	printf("%s %s %s\n", add ? "held" : "released", ref, id);

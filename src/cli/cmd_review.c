@@ -208,13 +208,8 @@ run_review(struct cli *c, int argc, char **argv, int approve)
 		return EXIT_USAGE;
 	error = cu_archive_review(a, argv[optind], approve, note, ref, id);
 	cu_archive_free(a);
-	if (error == CU_ECONFLICT) {
-		printf("refused %s: ", argv[optind]);
-		cli_put_field(cu_error_last());
-		putchar('\n');
-		fprintf(stderr, "custos: review: %s\n", cu_error_last());
-		return EXIT_PROBLEMS;
-	}
+	if (error == CU_ECONFLICT)
+		return cli_refused("review", argv[optind]);
 	if (error < 0)
 		return cli_fail(approve ? "review approve" : "review reject");
 	printf("%s %s %s\n", approve ? "approved" : "rejected", ref, id);

@@ -57,6 +57,16 @@ cli_put_field(const char *s)
 		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
 }
 
+int
+cli_refused(const char *cmd, const char *key)
+{
+	printf("refused %s: ", key);
+	cli_put_field(cu_error_last());
+	putchar('\n');
+	fprintf(stderr, "custos: %s: %s\n", cmd, cu_error_last());
+	return EXIT_PROBLEMS;
+}
+
 long
 cli_revision(const char *cmd, const char *arg)
 {
