@@ -35,6 +35,7 @@ static const struct command {
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
 	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
 	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
+	{ "audit",  cmd_audit,  "the internal-control audit report of a period (HTML or JSON)" },
 };
 
 static void
