@@ -107,17 +107,13 @@ done:
 
 /* ---- tallies ----------------------------------------------------------------- */
 
-/* Adds one finding of severity sev to the counts object o ({deny, review,
- * note}); a severity other than those three counts nowhere. */
+/* Adds one finding of severity sev (deny, review or note) to the counts
+ * object o ({deny, review, note}). */
 static void
 tally(json_t *o, const char *sev)
 {
-	json_t *c;
+	json_t *c = json_object_get(o, sev);
 
-	if (sev == NULL || (strcmp(sev, "deny") != 0 && strcmp(sev, "review") != 0 &&
-	    strcmp(sev, "note") != 0))
-		return;
-	c = json_object_get(o, sev);
 	json_object_set_new(o, sev, json_integer(json_integer_value(c) + 1));
 }
 
@@ -245,7 +241,9 @@ gather_txn(cu_archive *a, const struct period *p, const json_t *x, json_t *dmap,
 	}
 	json_array_foreach(json_object_get(json_object_get(dec, "decision"), "findings"), i, f) {
 		const char *rule = arc_jstr(f, "rule"), *sev = arc_jstr(f, "severity");
-		if (rule == NULL)
+		/* a transaction's findings are deny, review or note; nothing else counts */
+		if (rule == NULL || sev == NULL || (strcmp(sev, "deny") != 0 &&
+		    strcmp(sev, "review") != 0 && strcmp(sev, "note") != 0))
 			continue;
 		snprintf(key, sizeof(key), "%s %s", month, rule);
 		if ((row = json_object_get(dmap, key)) == NULL) {
