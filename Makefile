@@ -111,10 +111,11 @@ unit: $(UNIT_BIN)
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./$$t || fail=1; \
 	done; exit $$fail
 
-fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+fuzz-replay: build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund build/san/fuzz_replay_recon
 	./build/san/fuzz_replay_receipt tests/fuzz/corpus/receipt
 	./build/san/fuzz_replay_bag tests/fuzz/corpus/bag
 	./build/san/fuzz_replay_fund tests/fuzz/corpus/fund
+	./build/san/fuzz_replay_recon tests/fuzz/corpus/recon
 
 # the independent proof verifier: OpenSSL only, no custos code
 build/verify_proof: tests/tools/verify_proof.c
@@ -147,10 +148,15 @@ build/gen_receipts: bench/gen_receipts.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+build/gen_fund: bench/gen_fund.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
 e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/audit.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/fund.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/review.sh build/san/custos
@@ -162,6 +168,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
+	bash tests/e2e/replay.sh ./custos
 	bash tests/e2e/audit.sh ./custos
 	bash tests/e2e/fund.sh ./custos
 	bash tests/e2e/review.sh ./custos
@@ -176,7 +183,7 @@ demo: deps
 	bash tests/e2e/demo.sh ./custos
 
 bench: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/proof_bench
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
 	bash bench/run.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check
@@ -187,7 +194,9 @@ fuzz: build/libcustos.a
 	  -o build/fuzz_bag tests/fuzz/fuzz_bag.c $(LIB_SRC) $(LDLIBS)
 	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	  -o build/fuzz_fund tests/fuzz/fuzz_fund.c $(LIB_SRC) $(LDLIBS)
-	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund"
+	clang -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o build/fuzz_recon tests/fuzz/fuzz_recon.c $(LIB_SRC) $(LDLIBS)
+	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund; ./build/fuzz_recon tests/fuzz/corpus/recon"
 
 clean:
 	rm -rf build custos

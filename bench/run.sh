@@ -4,7 +4,8 @@
 # Prints receipts/s through `custos ingest` (durable: every batch fsynced and
 # committed), the same receipts committed one per commit with the git command line
 # (on a sample), git add -A + one commit (on a sample), search latency by person and
-# by text at that size, and peak memory as the archive grows.
+# by text at that size, and peak memory as the archive grows; fund transactions/s
+# with the shipped policy next to receipts/s, and policy replay over them.
 set -euo pipefail
 CUSTOS=$(realpath "${1:-./custos}")
 N=${2:-100000}
@@ -35,7 +36,8 @@ peak() {
 		sleep 0.01
 	done
 	wait "$pid"
-	echo "$ma $mf $(cat "$out.rss")" > "$out"
+	# (time writes "Command exited with non-zero status N" first when it does)
+	echo "$ma $mf $(tail -1 "$out.rss")" > "$out"
 }
 mib() { echo $(( $1 / 1024 )); }
 
@@ -52,11 +54,43 @@ t1=$(now)
 secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 got=$(grep -c ' [0-9a-f]\{64\} ' "$T/out")
 [ "$got" = "$N" ] || { echo "ingest archived $got of $N"; cat "$T/err"; exit 1; }
-row "custos ingest" "$(rate "$N" "$secs") receipts/s"
+rrate=$(rate "$N" "$secs")
+row "custos ingest" "$rrate receipts/s"
 row "  wall time" "$(printf '%.2f s' "$secs")"
 read -r ma mf mr < "$T/mem"
 row "  peak memory: private / file-mapped / max RSS" "$(mib "$ma") / $(mib "$mf") / $(mib "$mr") MiB"
 row "  archive size: objects / history / index" "$(du -sm "$T/a/objects" | cut -f1) / $(du -sm "$T/a/history.git" | cut -f1) / $(du -sm "$T/a/index" | cut -f1) MiB"
+
+echo
+FN=${FUND_N:-$((N / 5))}
+echo "== fund transactions: $FN generated (bench/gen_fund.c), ingested in one call, judged by the shipped policy"
+"${GEN_FUND:-build/gen_fund}" "$FN" 1 > "$T/fund.jsonl"
+"$CUSTOS" -A "$T/f" init --fonds SI01 >/dev/null
+t0=$(now)
+# exit 1 is expected: some transactions are denied on purpose
+peak "$T/fmem" "$CUSTOS" -A "$T/f" ingest "$T/fund.jsonl" > "$T/fout" 2>"$T/ferr" || true
+t1=$(now)
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+got=$(grep -c ' [0-9a-f]\{64\} ' "$T/fout")
+[ "$got" = "$FN" ] || { echo "ingest archived $got of $FN"; tail -3 "$T/ferr"; exit 1; }
+frate=$(rate "$FN" "$secs")
+row "custos ingest, fund transactions with the full policy" "$frate txns/s"
+row "  receipts/s of the same run" "$rrate receipts/s"
+row "  fund / receipts (target >= 80 %)" "$(awk -v f="$frate" -v r="$rrate" 'BEGIN { printf "%.0f %%", f / r * 100 }')"
+read -r ma mf mr < "$T/fmem"
+row "  peak memory: private / file-mapped / max RSS" "$(mib "$ma") / $(mib "$mf") / $(mib "$mr") MiB"
+row "  decisions: allow / review / deny" "$(grep -c ' allow$' "$T/fout") / $(grep -c ' review ' "$T/fout") / $(grep -c ' deny ' "$T/fout")"
+t0=$(now)
+# (peak's own status is not the command's: the output tells)
+peak "$T/rmem" "$CUSTOS" -A "$T/f" policy replay --policy "$(dirname "$0")/../policy" > "$T/rout" 2>&1 || true
+t1=$(now)
+grep -q "^total	replayed $FN	compared $FN	differ 0	" "$T/rout" ||
+	{ echo "policy replay of the shipped policy found differences or failed:"; tail -3 "$T/rout"; exit 1; }
+secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+read -r ma mf mr < "$T/rmem"
+row "custos policy replay, the shipped policy (no difference)" "$(rate "$FN" "$secs") txns/s"
+row "  peak memory: private / file-mapped" "$(mib "$ma") / $(mib "$mf") MiB"
+rm -rf "$T/f" "$T/fund.jsonl"
 
 echo
 echo "== memory as the archive grows: 5 calls of $((N / 5)) receipts into one archive (rate, private / file-mapped peak)"

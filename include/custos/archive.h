@@ -201,6 +201,20 @@ int cu_archive_review_queue(cu_archive *a, cu_review_cb cb, void *payload, size_
 int cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
 	char ref_out[128], char event_id[65]);
 
+/* ---- reconciliation ---------------------------------------------------- */
+
+/* A bank statement (CSV, recon.h) against the effective fund transactions
+ * on `account` (allowed, or approved in review; money into the account is
+ * a credit, out of it a debit), matched with a date tolerance of
+ * `tolerance` days.  The statement's bytes are kept as a content object
+ * and the report is archived as a record of kind "reconciliation" in the
+ * log ({account, statement {source, digest, size}, report}).  *report (the
+ * report JSON, new reference) and *text (one line per item, caller frees)
+ * are filled; cu_recon_unmatched-style counts are in report "unmatched".
+ * WRITE. */
+int cu_archive_reconcile(cu_archive *a, const char *statement, const char *account, int tolerance,
+	json_t **report, char **text, char event_id[65]);
+
 /* ---- amendments ---------------------------------------------------------- */
 
 /* Amends a record (KEY as for get; WRITE): appends a new revision with the
@@ -486,6 +500,57 @@ int cu_archive_decision(json_t **out, cu_archive *a, const char *id_hex);
 struct cu_decision;
 int cu_archive_fund_close(cu_archive *a, int period, struct cu_decision *out);
 
+/* ---- policy replay (docs/fund-control.md, "Replay") ------------------- */
+
+typedef struct cu_replay_opts {
+	const char *policy;      /* the candidate: a folder with fund-control.conf and
+	                            staff.conf, or one fund-control.conf judged with the
+	                            staff of the policy in force */
+	const struct cu_policy *candidate; /* or a policy already parsed (policy NULL) */
+	const char *from, *to;   /* "YYYY-MM-DD" or NULL: the window of posted_at's
+	                            calendar day (its own offset), both ends included */
+} cu_replay_opts;
+
+/* One transaction in the window whose candidate decision differs from the
+ * recorded one (verdict, or the set of rules that fired).  Rules are
+ * comma-joined ids in rule order, "" when none fired. */
+typedef struct cu_replay_diff {
+	const char *ref, *id, *txn_no, *posted_at;
+	int recorded, candidate;            /* enum cu_policy_verdict */
+	const char *recorded_rules, *candidate_rules;
+} cu_replay_diff;
+typedef int (*cu_replay_cb)(const cu_replay_diff *d, void *payload);
+
+/* How often a rule fired over the transactions in the window. */
+typedef struct cu_replay_rule {
+	char rule[17];
+	size_t recorded, candidate;   /* fired under the recorded decision, the candidate */
+	size_t newly, no_longer;      /* fired under the candidate only, the recorded only */
+} cu_replay_rule;
+
+typedef struct cu_replay_report {
+	char policy[65];         /* the candidate's digest */
+	size_t replayed;         /* archived transactions fed to the state */
+	size_t compared;         /* of those, in the window */
+	size_t differ;
+	cu_replay_rule *rules;   /* the candidate's rules in order, then rules only
+	                            recorded decisions name, as first met */
+	size_t nrules;
+} cu_replay_report;
+void cu_replay_report_clear(cu_replay_report *r);
+
+/* Judges every archived fund transaction again, in log order, under the
+ * candidate policy, over a state in memory (pstate.h) fed from the first
+ * transaction on with the CANDIDATE's verdicts (what would have happened
+ * under it; review outcomes are not replayed: a transaction queued for
+ * review stays standing, not posted).  For each transaction in the window
+ * compares the candidate decision with the recorded decision event and
+ * calls cb for each that differs; fills *r.  Writes nothing (a reader
+ * will do).  Bad options or policy files: CU_EINVALID naming the option or
+ * FILE:LINE; CU_ENOTFOUND when a single rules file is given and the archive
+ * has no policy in force to take the staff from. */
+int cu_archive_policy_replay(cu_archive *a, const cu_replay_opts *o, cu_replay_cb cb,
+	void *payload, cu_replay_report *r);
 /* The internal-control audit report's model (custos/report.h) for the fund
  * transactions posted from `from` to `to` (days YYYY-MM-DD in the
  * archive's time zone, both inclusive, at most CU_REPORT_MAX_MONTHS

@@ -1,5 +1,5 @@
 /* cmd_policy.c — custos policy install DIR | check FILE | list [--json] |
- * close --period YYYY-MM */
+ * close --period YYYY-MM | replay --policy DIR|FILE [--from D] [--to D] [--json] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,9 @@ help(void)
 	printf("usage: custos [-A DIR] policy install FOLDER\n"
 		"       custos policy check FILE\n"
 		"       custos [-A DIR] policy list [--json]\n"
-		"       custos [-A DIR] policy close --period YYYY-MM\n\n"
+		"       custos [-A DIR] policy close --period YYYY-MM\n"
+		"       custos [-A DIR] policy replay --policy FOLDER|FILE [--from DATE] [--to DATE]\n"
+		"              [--json]\n\n"
 		"The fund-control policy in force belongs to the archive (docs/fund-control.md).\n"
 		"install checks FOLDER/fund-control.conf and FOLDER/staff.conf and makes them\n"
 		"the archive's policy: both files are committed under policy/ with a policy\n"
@@ -34,7 +36,17 @@ help(void)
 		"policy's canonical JSON with \"digest\".\n"
 		"close runs the period-close rules (CLOSE-1) over the balances of the\n"
 		"effective transactions up to the end of the month: one line per finding,\n"
-		"<rule> TAB <message>; exit 1 when there is any, 0 when none.  Writes nothing.\n");
+		"<rule> TAB <message>; exit 1 when there is any, 0 when none.  Writes nothing.\n"
+		"replay judges every archived fund transaction again, in log order, under a\n"
+		"candidate policy (a FOLDER as for install, or one fund-control.conf judged\n"
+		"with the staff in force), the state rebuilt from the first transaction with\n"
+		"the candidate's verdicts.  For transactions posted from --from to --to\n"
+		"(days, both included) it prints each whose decision differs:\n"
+		"<ref> TAB <recorded verdict>[ RULE,…] TAB -> TAB <candidate verdict>[ RULE,…]\n"
+		"then per rule: rule TAB <id> TAB recorded N TAB candidate N TAB newly N TAB\n"
+		"no-longer N, and: total TAB replayed N TAB compared N TAB differ N TAB\n"
+		"policy <digest>.  --json: one object per line instead.  Exit 1 when any\n"
+		"decision differs, 0 when none.  Writes nothing.\n");
 }
 
 static int
@@ -235,6 +247,120 @@ run_close(struct cli *c, int argc, char **argv)
 	return status;
 }
 
+/* verdict[ RULE,…] */
+static void
+put_decision(int verdict, const char *rules)
+{
+	printf("%s%s%s", cu_policy_verdicts[verdict], rules[0] ? " " : "", rules);
+}
+
+/* {"verdict":…,"rules":[…]} */
+static json_t *
+decision_json(int verdict, const char *rules)
+{
+	json_t *o = json_pack("{s:s, s:[]}", "verdict", cu_policy_verdicts[verdict], "rules");
+	const char *p = rules;
+
+	while (o != NULL && *p) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(json_object_get(o, "rules"), json_stringn(p, n));
+		p += n + (p[n] == ',');
+	}
+	return o;
+}
+
+static void
+put_json(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(j);
+}
+
+static int
+on_replay(const cu_replay_diff *d, void *payload)
+{
+	const int *json = payload;
+
+	if (*json) {
+		put_json(json_pack("{s:s?, s:s?, s:s?, s:s?, s:o, s:o}", "ref", d->ref, "id", d->id,
+			"txn_no", d->txn_no, "posted_at", d->posted_at,
+			"recorded", decision_json(d->recorded, d->recorded_rules),
+			"candidate", decision_json(d->candidate, d->candidate_rules)));
+		return 0;
+	}
+	cli_put_field(d->ref);
+	putchar('\t');
+	put_decision(d->recorded, d->recorded_rules);
+	printf("\t->\t");
+	put_decision(d->candidate, d->candidate_rules);
+	putchar('\n');
+	return 0;
+}
+
+static int
+run_replay(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'P' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
+	cu_replay_opts o = { 0 };
+	cu_replay_report r;
+	cu_archive *a;
+	int opt, json = 0;
+
+	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {
+		if (opt == OPT_BAD)
+			return EXIT_USAGE;
+		switch (opt) {
+		case 'P': o.policy = optarg; break;
+		case 'f': o.from = optarg; break;
+		case 't': o.to = optarg; break;
+		case 'j': json = 1; break;
+		case 'h': help(); return EXIT_DONE;
+		default: return cli_usage("policy", "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage("policy", "replay: unexpected argument %s", argv[optind]);
+	if (o.policy == NULL)
+		return cli_usage("policy", "replay: --policy FOLDER|FILE is required");
+	if ((a = cli_open(c, CU_ARCHIVE_READ)) == NULL)
+		return EXIT_USAGE;
+	if (cu_archive_policy_replay(a, &o, on_replay, &json, &r) < 0) {
+		cu_archive_free(a);
+		return cli_fail("policy replay");
+	}
+	if (json) {
+		json_t *rules = json_array();
+		for (size_t i = 0; rules != NULL && i < r.nrules; i++)
+			json_array_append_new(rules, json_pack("{s:s, s:I, s:I, s:I, s:I}",
+				"rule", r.rules[i].rule, "recorded", (json_int_t)r.rules[i].recorded,
+				"candidate", (json_int_t)r.rules[i].candidate,
+				"newly", (json_int_t)r.rules[i].newly,
+				"no_longer", (json_int_t)r.rules[i].no_longer));
+		put_json(json_pack("{s:{s:s, s:I, s:I, s:I, s:o}}", "summary", "policy", r.policy,
+			"replayed", (json_int_t)r.replayed, "compared", (json_int_t)r.compared,
+			"differ", (json_int_t)r.differ, "rules", rules));
+	} else {
+		for (size_t i = 0; i < r.nrules; i++)
+			printf("rule\t%s\trecorded %zu\tcandidate %zu\tnewly %zu\tno-longer %zu\n",
+				r.rules[i].rule, r.rules[i].recorded, r.rules[i].candidate,
+				r.rules[i].newly, r.rules[i].no_longer);
+		printf("total\treplayed %zu\tcompared %zu\tdiffer %zu\tpolicy %s\n", r.replayed,
+			r.compared, r.differ, r.policy);
+	}
+	opt = r.differ ? EXIT_PROBLEMS : EXIT_DONE;
+	cu_replay_report_clear(&r);
+	cu_archive_free(a);
+	return opt;
+}
+
 int
 cmd_policy(struct cli *c, int argc, char **argv)
 {
@@ -253,6 +379,8 @@ cmd_policy(struct cli *c, int argc, char **argv)
 		return run_list(c, argc - 1, argv + 1);
 	if (strcmp(sub, "close") == 0)
 		return run_close(c, argc - 1, argv + 1);
-	return cli_usage("policy", "%s%s: expected install, check, list or close",
+	if (strcmp(sub, "replay") == 0)
+		return run_replay(c, argc - 1, argv + 1);
+	return cli_usage("policy", "%s%s: expected install, check, list, close or replay",
 		sub[0] ? "unknown subcommand " : "no subcommand", sub);
 }

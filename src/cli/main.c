@@ -34,7 +34,8 @@ static const struct command {
 	{ "disposition", cmd_disposition, "retention: records due, destruction lists, approval" },
 	{ "hold",   cmd_hold,   "legal holds: keep records from disposal" },
 	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
-	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list" },
+	{ "reconcile", cmd_reconcile, "a bank statement against the books of one account" },
+	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list, replay" },
 	{ "audit",  cmd_audit,  "the internal-control audit report of a period (HTML or JSON)" },
 };
 

@@ -66,6 +66,33 @@ expect_match "not counted" "$(c policy close --period 2026-11 2>/dev/null)" "bal
 expect_status "a note holding an ID number is refused" 2 c review reject txn:C-3 --note "$(idno 110105 19491231 002)"
 expect_status "a receipt is not a fund transaction" 2 c review approve "sha256:$(printf x | sha256sum | cut -c1-64)" --note x
 
+echo "== reconciliation of the income account"
+# effective on INC-P now: C-1 1280.00 and C-2 500.00 (approved); C-3 queued, C-4 rejected
+printf '%s\n' 'date,amount,direction,reference,counterparty' \
+	'2026-11-20,1280.00,credit,C-1,PAY-1' \
+	'2026-11-22,99.00,credit,,"Li Si, 6222"' > "$T/st1.csv"
+expect_status "something unmatched: exit 1" 1 c reconcile --statement "$T/st1.csv" --account INC-P
+expect_eq "one line per item" "$(wc -l < "$T/out")" 3
+expect_match "matched by reference" "$(cat "$T/out")" "^matched	2026-11-20	1280.00	C-1	PAY-1\$"
+expect_match "a bank line the books lack" "$(cat "$T/out")" "^missing_in_books	2026-11-22	99.00		Li Si, 6222\$"
+expect_match "an effective transaction the bank lacks" "$(cat "$T/out")" "^missing_at_bank	2026-11-20	500.00	C-2	PAY-1\$"
+expect_match "a summary on stderr" "$(cat "$T/err")" "reconcile INC-P: 2 bank lines, 2 book entries, 2 unmatched \(report [0-9a-f]{12} archived\)"
+expect_match "the report is a record in the log" "$(git --git-dir="$A/history.git" log -1 --format=%s main)" "^reconcile: 2 bank lines, 2 book entries, 2 unmatched\$"
+expect_eq "the statement is kept as a content object" \
+	"$(test -f "$A/objects/sha256/$(sha256sum "$T/st1.csv" | cut -c1-2)/$(sha256sum "$T/st1.csv" | cut -c3-64)" && echo kept)" kept
+printf '%s\n' 'date,amount,direction,reference,counterparty' \
+	'2026-11-20,1280.00,credit,C-1,PAY-1' '2026-11-21,600.00,credit,C-2,PAY-1' > "$T/st2.csv"
+expect_status "an amount that differs: exit 1" 1 c reconcile --statement "$T/st2.csv" --account INC-P --json
+expect_match "--json: the report" "$(cat "$T/out")" '"amount_differs":\{"bank_credit_fen":60000,.*"book_credit_fen":50000,.*"count":1'
+printf '%s\n' 'date,amount,direction,reference,counterparty' \
+	'2026-11-19,1280.00,credit,,PAY-1' '2026-11-23,500.00,credit,BANK-77,PAY-1' > "$T/st3.csv"
+expect_status "all matched by date and amount within 3 days: exit 0" 0 c reconcile --statement "$T/st3.csv" --account INC-P
+expect_status "outside a tolerance of 0 days: exit 1" 1 c reconcile --statement "$T/st3.csv" --account INC-P --tolerance 0
+printf '%s\n' 'date,amount,direction,reference,counterparty' '2026-11-31,1.00,credit,,x' > "$T/bad.csv"
+expect_status "a bad statement: exit 2" 2 c reconcile --statement "$T/bad.csv" --account INC-P
+expect_match "one line naming the file, line and column" "$(cat "$T/err")" "$T/bad.csv:2: date: "
+expect_status "--account is required" 2 c reconcile --statement "$T/st1.csv"
+
 echo "== the state follows from the history"
 before=$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)
 rm -rf "$A/index" && mkdir "$A/index"
