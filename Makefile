@@ -157,6 +157,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/audit.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/fund.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/review.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/cases.sh build/san/custos
@@ -168,6 +169,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/replay.sh ./custos
+	bash tests/e2e/audit.sh ./custos
 	bash tests/e2e/fund.sh ./custos
 	bash tests/e2e/review.sh ./custos
 	bash tests/e2e/cases.sh ./custos

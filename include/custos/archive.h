@@ -551,5 +551,18 @@ void cu_replay_report_clear(cu_replay_report *r);
  * has no policy in force to take the staff from. */
 int cu_archive_policy_replay(cu_archive *a, const cu_replay_opts *o, cu_replay_cb cb,
 	void *payload, cu_replay_report *r);
+/* The internal-control audit report's model (custos/report.h) for the fund
+ * transactions posted from `from` to `to` (days YYYY-MM-DD in the
+ * archive's time zone, both inclusive, at most CU_REPORT_MAX_MONTHS
+ * months): the rules of the policy in force, the findings of their
+ * decisions per month and rule and per maker (severities from the decision
+ * events), the denied attempts, the review queue now with its age
+ * histogram; reconciliation is empty.  Refs, maker ids, transaction
+ * numbers and rule ids only, never an ID number.  *model a new object that
+ * passes cu_report_validate; *ntxn (may be NULL) the transactions of the
+ * period.  CU_EINVALID/CU_ELIMIT "--from: …"/"--to: …" for a bad period,
+ * CU_ENOTFOUND without a policy.  A reader; writes nothing. */
+int cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t **model,
+	size_t *ntxn);
 
 #endif

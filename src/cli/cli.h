@@ -103,6 +103,7 @@ int cmd_disposition(struct cli *c, int argc, char **argv);
 int cmd_hold(struct cli *c, int argc, char **argv);
 int cmd_review(struct cli *c, int argc, char **argv);
 int cmd_reconcile(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 
 /* getopt_long ids of the shared long options */

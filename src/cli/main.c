@@ -36,6 +36,7 @@ static const struct command {
 	{ "review", cmd_review, "the review queue of fund transactions (four eyes)" },
 	{ "reconcile", cmd_reconcile, "a bank statement against the books of one account" },
 	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list, replay" },
+	{ "audit",  cmd_audit,  "the internal-control audit report of a period (HTML or JSON)" },
 };
 
 static void
