@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "custos/archive.h"
 #include "custos/conf.h"
@@ -285,6 +286,90 @@ done:
 	return error;
 }
 
+/* ---- reconciliations ------------------------------------------------------ */
+
+struct recon_ctx {
+	cu_archive *a;
+	const struct period *p;
+	json_t *out;                /* the model's reconciliation rows */
+	int error;
+};
+
+static json_t *
+category(json_int_t count, json_int_t fen)
+{
+	return json_pack("{s:I, s:I}", "count", count, "fen", fen);
+}
+
+/* One archive-wide event: a reconciliation report archived in the period
+ * becomes a row: counts and sums per outcome from its items (amounts that
+ * differ count |bank - books|). */
+static int
+recon_one(int64_t time, const unsigned char event_id[32], void *payload)
+{
+	struct recon_ctx *rc = payload;
+	char id_hex[65], day[16], path[160], *text = NULL;
+	json_int_t cnt[4] = { 0 }, fen[4] = { 0 };
+	static const char *const outcomes[4] = { "matched", "missing_in_books",
+		"missing_at_bank", "amount_differs" };
+	json_t *ev = NULL, *it, *row;
+	const json_t *st;
+	size_t len, i;
+	time_t tt = (time_t)time;
+	struct tm g;
+	int error;
+
+	if (time < rc->p->from || time > rc->p->to)
+		return 0;
+	cu_hex(id_hex, event_id, 32);
+	gmtime_r(&tt, &g);
+	strftime(day, sizeof(day), "%Y-%m-%d", &g);
+	if ((error = arc_event_path(path, sizeof(path), day, id_hex)) < 0)
+		return error;
+	if ((error = cu_history_read(&text, &len, rc->a->hist, NULL, path)) < 0) {
+		/* an archive-wide event of another day's folder is not ours */
+		cu_error_clear();
+		return 0;
+	}
+	ev = json_loadb(text, len, 0, NULL);
+	free(text);
+	if (ev == NULL || arc_jstr(ev, "kind") == NULL ||
+	    strcmp(arc_jstr(ev, "kind"), "reconciliation") != 0) {
+		json_decref(ev);
+		return 0;
+	}
+	json_array_foreach(json_object_get(json_object_get(ev, "report"), "items"), i, it) {
+		const char *o = arc_jstr(it, "outcome");
+		json_int_t bank = json_integer_value(json_object_get(json_object_get(it, "bank"),
+			"amount_fen"));
+		json_int_t book = json_integer_value(json_object_get(json_object_get(it, "book"),
+			"amount_fen"));
+		for (int k = 0; o != NULL && k < 4; k++) {
+			if (strcmp(o, outcomes[k]) != 0)
+				continue;
+			cnt[k]++;
+			fen[k] += k == 2 ? book : k == 3 ? (bank > book ? bank - book : book - bank) : bank;
+		}
+	}
+	st = json_object_get(ev, "statement");
+	{
+		/* the statement by its file name, else its digest */
+		const char *src = arc_jstr(st, "source"), *slash = src ? strrchr(src, '/') : NULL;
+		char name[65];
+		snprintf(name, sizeof(name), "%s", slash ? slash + 1 : src ? src :
+			arc_jstr(st, "digest") ? arc_jstr(st, "digest") + 7 : "?");
+		row = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "statement", name[0] ? name : "?",
+			"account", arc_jstr(ev, "account") ? arc_jstr(ev, "account") : "?",
+			"matched", category(cnt[0], fen[0]), "missing_in_books", category(cnt[1], fen[1]),
+			"missing_at_bank", category(cnt[2], fen[2]), "amount_differs",
+			category(cnt[3], fen[3]));
+	}
+	json_decref(ev);
+	if (row == NULL || json_array_append_new(rc->out, row) < 0)
+		return cu_error_set(CU_ERROR, "out of memory");
+	return 0;
+}
+
 int
 cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t **model,
 	size_t *ntxn)
@@ -293,7 +378,7 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 	struct period p;
 	struct scan s = { 0 };
 	json_t *m = NULL, *rules = NULL, *dmap = NULL, *mmap = NULL, *denied = NULL;
-	json_t *items = NULL, *hist = NULL, *x;
+	json_t *items = NULL, *hist = NULL, *recon = NULL, *x;
 	char now[32];
 	size_t i, n;
 	int error;
@@ -336,15 +421,30 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 	    (error = sort_array(items, by_age)) < 0 ||
 	    (error = cu_report_histogram(&hist, items)) < 0)
 		goto done;
+	{
+		/* the reconciliations archived in the period (archive-wide events) */
+		unsigned char zero[32] = { 0 };
+		struct recon_ctx rc = { a, &p, NULL, 0 };
+		if ((recon = rc.out = json_array()) == NULL) {
+			error = cu_error_set(CU_ERROR, "out of memory");
+			goto done;
+		}
+		if ((error = cu_index_begin(&s.t, a->ix, 0)) < 0)
+			goto done;
+		error = cu_index_foreach_event(s.t, zero, recon_one, &rc);
+		cu_index_abort(s.t);
+		if (error < 0)
+			goto done;
+	}
 	cu_now_rfc3339(now);
 	/* cu_day_parse took exactly YYYY-MM-DD: the days as given */
 	{
 		m = json_pack("{s:i, s:{s:s, s:s}, s:s, s:s, s:s, s:O, s:o, s:{s:O, s:O}, s:O, "
-			"s:o, s:[]}", "format", CU_REPORT_FORMAT, "period", "from", from, "to", to,
+			"s:o, s:O}", "format", CU_REPORT_FORMAT, "period", "from", from, "to", to,
 			"archive", a->name, "policy", cu_policy_digest(pol), "generated_at", now,
 			"rules", rules, "decisions", sorted_values(dmap), "queue", "items", items,
 			"histogram", hist, "denied", denied, "makers", sorted_values(mmap),
-			"reconciliation");
+			"reconciliation", recon);
 	}
 	if (m == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory building the audit model");
@@ -360,6 +460,7 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 	m = NULL;
 done:
 	json_decref(m);
+	json_decref(recon);
 	json_decref(hist);
 	json_decref(items);
 	json_decref(denied);

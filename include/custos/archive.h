@@ -557,7 +557,9 @@ int cu_archive_policy_replay(cu_archive *a, const cu_replay_opts *o, cu_replay_c
  * months): the rules of the policy in force, the findings of their
  * decisions per month and rule and per maker (severities from the decision
  * events), the denied attempts, the review queue now with its age
- * histogram; reconciliation is empty.  Refs, maker ids, transaction
+ * histogram; and a row per reconciliation report archived in the period
+ * (custos reconcile), its counts and sums per outcome from the report's
+ * items (amounts that differ as |bank - books|).  Refs, maker ids, transaction
  * numbers and rule ids only, never an ID number.  *model a new object that
  * passes cu_report_validate; *ntxn (may be NULL) the transactions of the
  * period.  CU_EINVALID/CU_ELIMIT "--from: …"/"--to: …" for a bad period,

@@ -93,6 +93,14 @@ expect_status "a bad statement: exit 2" 2 c reconcile --statement "$T/bad.csv" -
 expect_match "one line naming the file, line and column" "$(cat "$T/err")" "$T/bad.csv:2: date: "
 expect_status "--account is required" 2 c reconcile --statement "$T/st1.csv"
 
+echo "== the reconciliations in the audit report"
+expect_status "audit report from the month of the transactions to today" 0 c audit report --from 2026-11-01 --to "$(date -u -d '+1 day' +%F)" -o "$T/audit.json"
+expect_match "a row per archived statement, its sums from the report" "$(cat "$T/audit.json")" \
+	'\{"account":"INC-P","amount_differs":\{"count":0,"fen":0\},"matched":\{"count":1,"fen":128000\},"missing_at_bank":\{"count":1,"fen":50000\},"missing_in_books":\{"count":1,"fen":9900\},"statement":"st1.csv"\}'
+expect_match "an amount that differs counts the difference" "$(cat "$T/audit.json")" \
+	'"amount_differs":\{"count":1,"fen":10000\},[^}]*\}[^}]*\}[^}]*\}[^}]*"statement":"st2.csv"'
+expect_eq "four statements (the bad one was not archived)" "$(grep -o '"statement":"st[0-9].csv"' "$T/audit.json" | wc -l)" 4
+
 echo "== the state follows from the history"
 before=$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)
 rm -rf "$A/index" && mkdir "$A/index"
