@@ -1460,6 +1460,16 @@ cu_archive_search(cu_archive *a, const cu_search_query *q, cu_search_cb cb, void
 	iq.text = q->text;
 	iq.case_no = q->case_no;
 	iq.file_name = q->file_name;
+	if (q->scheme != NULL && strcmp(q->scheme, "employee") != 0 &&
+	    strcmp(q->scheme, "resident") != 0)
+		return cu_error_set(CU_EINVALID, "--scheme: must be employee or resident");
+	if (q->period != NULL) {
+		int month;
+		if ((error = cu_month_parse(&month, q->period)) < 0)
+			return cu_error_prefix(error, "--period");
+	}
+	iq.scheme = q->scheme;
+	iq.period = q->period;
 	if (q->type != NULL) {
 		if (strcmp(q->type, "receipt") != 0 && strcmp(q->type, "case") != 0 &&
 		    strcmp(q->type, "disposal_list") != 0 && strcmp(q->type, "fund_txn") != 0) {

@@ -130,6 +130,8 @@ typedef struct cu_search_query {
 	const char *type;       /* "receipt" or "case" */
 	const char *case_no;    /* a case number (External-Identifier) */
 	const char *file_name;  /* words of the names of a case's files */
+	const char *scheme;     /* fund transactions: "employee" or "resident" */
+	const char *period;     /* fund transactions: "YYYY-MM" */
 	size_t limit, offset;   /* limit 0 = all */
 	int unmask;             /* show ID numbers in clear (recorded; needs WRITE) */
 	const char *purpose;    /* recorded with an unmasking search */

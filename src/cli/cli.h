@@ -66,7 +66,9 @@ int cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
 	{ "offset", required_argument, NULL, OPT_FILTER + 11 }, \
 	{ "type", required_argument, NULL, OPT_FILTER + 12 }, \
 	{ "case", required_argument, NULL, OPT_FILTER + 13 }, \
-	{ "file-name", required_argument, NULL, OPT_FILTER + 14 }
+	{ "file-name", required_argument, NULL, OPT_FILTER + 14 }, \
+	{ "scheme", required_argument, NULL, OPT_FILTER + 15 }, \
+	{ "period", required_argument, NULL, OPT_FILTER + 16 }
 
 /* Applies a filter option to q: 1 if opt was one, 0 if not, -1 (after
  * printing "custos CMD: …") if its value is bad. */

@@ -38,6 +38,8 @@ cli_filter_opt(cu_search_query *q, int opt, const char *arg, const char *cmd)
 	case 12: q->type = arg; break;
 	case 13: q->case_no = arg; break;
 	case 14: q->file_name = arg; break;
+	case 15: q->scheme = arg; break;
+	case 16: q->period = arg; break;
 	default: return 0;
 	}
 	return 1;

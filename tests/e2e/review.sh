@@ -101,6 +101,15 @@ expect_match "an amount that differs counts the difference" "$(cat "$T/audit.jso
 	'"amount_differs":\{"count":1,"fen":10000\},[^}]*\}[^}]*\}[^}]*\}[^}]*"statement":"st2.csv"'
 expect_eq "four statements (the bad one was not archived)" "$(grep -o '"statement":"st[0-9].csv"' "$T/audit.json" | wc -l)" 4
 
+echo "== search by scheme and period"
+expect_eq "--period and --type fund_txn" "$(c search --type fund_txn --period 2026-11 --limit 0 2>/dev/null | wc -l)" 4
+expect_eq "--scheme employee" "$(c search --scheme employee --limit 0 2>/dev/null | wc -l)" 4
+expect_eq "--scheme resident: none" "$(c search --scheme resident --limit 0 2>/dev/null | wc -l)" 0
+expect_eq "another period: none" "$(c search --period 2026-10 --limit 0 2>/dev/null | wc -l)" 0
+expect_status "--period must be a month" 2 c search --period 2026-13
+expect_match "naming the option" "$(cat "$T/err")" "--period: "
+expect_status "--scheme must be known" 2 c search --scheme both
+
 echo "== the state follows from the history"
 before=$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)
 rm -rf "$A/index" && mkdir "$A/index"
