@@ -278,6 +278,28 @@ arc_summary_json(const cu_archive *a, const json_t *doc)
 static int index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove);
 
 int
+arc_index_entry_apply(cu_archive *a, cu_index_txn *t, cu_index_entry *e, const json_t *doc,
+	const json_t *identity, int remove)
+{
+	char digest_hex[65], *sjson;
+	int error;
+
+	if ((error = cu_canon_digest(digest_hex, identity)) < 0 ||
+	    (error = cu_unhex(e->rkey_digest, 32, digest_hex)) < 0)
+		return error;
+	if ((sjson = arc_summary_json(a, doc)) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	e->summary_json = sjson;
+	if (remove)
+		error = cu_index_remove(t, e);
+	else if ((error = cu_index_put(t, e)) == 0)
+		error = arc_note_item(t, e->ref);
+	e->summary_json = NULL;
+	free(sjson);
+	return error;
+}
+
+int
 arc_subject_entry(cu_index_entry *e, const cu_archive *a, const json_t *subj)
 {
 	int error;
@@ -333,9 +355,7 @@ index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	const char *content = arc_jstr(json_object_get(doc, "content"), "digest");
 	cu_index_entry e;
 	cu_time tm;
-	json_t *summary = NULL;
-	char *sjson = NULL, *text = NULL, *rkey = NULL;
-	char digest_hex[65];
+	char *text = NULL, *rkey = NULL;
 	int error;
 
 	memset(&e, 0, sizeof(e));
@@ -365,24 +385,8 @@ index_receipt_op(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	}
 	e.text = text;
 	e.rkey = rkey;
-	if ((error = cu_canon_digest(digest_hex, r)) < 0 ||
-	    (error = cu_unhex(e.rkey_digest, 32, digest_hex)) < 0)
-		goto done;
-	if ((sjson = arc_summary_json(a, doc)) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
-		goto done;
-	}
-	e.summary_json = sjson;
-	if (remove) {
-		error = cu_index_remove(t, &e);
-		goto done;
-	}
-	if ((error = cu_index_put(t, &e)) < 0)
-		goto done;
-	error = arc_note_item(t, ref);
+	error = arc_index_entry_apply(a, t, &e, doc, r, remove);
 done:
-	free(sjson);
-	json_decref(summary);
 	free(text);
 	free(rkey);
 	return error;

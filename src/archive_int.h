@@ -118,6 +118,11 @@ int arc_case_file(const json_t **file, const json_t *doc, const char *key, const
 /* HMAC person key of a resident ID number; the item number of a ref noted. */
 int arc_person_key(unsigned char out[32], const cu_archive *a, const char *idno);
 int arc_note_item(cu_index_txn *t, const char *ref);
+/* The common end of a record's index entries: the identity's digest (the
+ * canonical digest of `identity`), the display summary, then put (with its
+ * item number noted) or remove. */
+int arc_index_entry_apply(cu_archive *a, cu_index_txn *t, cu_index_entry *e, const json_t *doc,
+	const json_t *identity, int remove);
 /* The person key (HMAC) and USCC of a subject {kind, id_no | uscc} into e. */
 int arc_subject_entry(cu_index_entry *e, const cu_archive *a, const json_t *subj);
 

@@ -836,10 +836,10 @@ arc_index_case(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	const json_t *c = json_object_get(doc, "case"), *subj = json_object_get(c, "subject");
 	const char *ref = arc_jstr(doc, "ref"), *idh = arc_jstr(doc, "id");
 	unsigned char (*digests)[32] = NULL;
-	char when[40], *text = NULL, *names = NULL, *rkey = NULL, *sjson = NULL, dhex[65];
+	char when[40], *text = NULL, *names = NULL, *rkey = NULL;
 	size_t nd = 0, cap = 0, nlen = 0, ncap = 0, i, j;
 	cu_index_entry e;
-	json_t *v, *f, *summary = NULL;
+	json_t *v, *f;
 	int error;
 
 	memset(&e, 0, sizeof(e));
@@ -896,25 +896,12 @@ arc_index_case(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	}
 	e.text = text;
 	e.rkey = rkey;
-	if ((error = cu_canon_digest(dhex, c)) < 0 || (error = cu_unhex(e.rkey_digest, 32, dhex)) < 0)
-		goto done;
-	if ((summary = arc_case_summary(a, doc)) == NULL ||
-	    (sjson = json_dumps(summary, JSON_COMPACT)) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
-		goto done;
-	}
-	e.summary_json = sjson;
-	if (remove)
-		error = cu_index_remove(t, &e);
-	else if ((error = cu_index_put(t, &e)) == 0)
-		error = arc_note_item(t, ref);
+	error = arc_index_entry_apply(a, t, &e, doc, c, remove);
 done:
 	free(digests);
 	free(names);
 	free(text);
 	free(rkey);
-	free(sjson);
-	json_decref(summary);
 	return error;
 }
 

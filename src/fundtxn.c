@@ -658,7 +658,7 @@ arc_index_fund(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	const char *content = arc_jstr(json_object_get(doc, "content"), "digest");
 	cu_index_entry e;
 	cu_time tm;
-	char *sjson = NULL, *text = NULL, *rkey = NULL, digest_hex[65];
+	char *text = NULL, *rkey = NULL;
 	int error;
 
 	memset(&e, 0, sizeof(e));
@@ -693,23 +693,8 @@ arc_index_fund(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove)
 	}
 	e.text = text;
 	e.rkey = rkey;
-	if ((error = cu_canon_digest(digest_hex, f)) < 0 ||
-	    (error = cu_unhex(e.rkey_digest, 32, digest_hex)) < 0)
-		goto done;
-	if ((sjson = arc_summary_json(a, doc)) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
-		goto done;
-	}
-	e.summary_json = sjson;
-	if (remove) {
-		error = cu_index_remove(t, &e);
-		goto done;
-	}
-	if ((error = cu_index_put(t, &e)) < 0)
-		goto done;
-	error = arc_note_item(t, ref);
+	error = arc_index_entry_apply(a, t, &e, doc, f, remove);
 done:
-	free(sjson);
 	free(text);
 	free(rkey);
 	return error;
