@@ -43,9 +43,9 @@
 #define BK_FIXED 81                      /* magic 8, version 1, cipher 16, chunk 4,
                                             key id 16, salt 32, summary length 4 */
 #define BK_MAX_SUMMARY 65536
-#define BK_MAX_MANIFEST ((size_t)512 << 20)
+#define BK_MAX_MANIFEST ((size_t)256 << 20)
 #define BK_MAX_SIG 4096
-#define BK_MAX_MEMBERS 20000000u
+#define BK_MAX_MEMBERS 4000000u
 #define BK_MAX_MEMBER ((uint64_t)1 << 40)
 #define BK_MAX_SMALL ((size_t)16 << 20)  /* a mutable file read under the lock */
 #define BK_NS "custos-backup"
@@ -729,8 +729,27 @@ reader_open(struct bk_reader *r, const char *file, const unsigned char *key, con
 	return 0;
 }
 
+/* The SHA-256 of an archive's archive.json, in hex. */
+static int
+archive_identity(char hex[65], const cu_archive *a)
+{
+	char p[4200], *ident = NULL;
+	unsigned char d[32];
+	size_t len;
+	int error;
+
+	if ((error = cu_pathf(p, sizeof(p), "%s/archive.json", a->path)) < 0 ||
+	    (error = cu_read_file(&ident, &len, p, 65536)) < 0)
+		return error;
+	cu_sha256(d, ident, len);
+	free(ident);
+	cu_hex(hex, d, 32);
+	return 0;
+}
+
 /* Checks the manifest's signature: by the key its archive names, and that
- * key equals trusted (when given). */
+ * key equals trusted (when given: the key of the archive the backup claims
+ * to be of). */
 static int
 check_signature(struct bk_reader *r, const char *trusted)
 {
@@ -1515,7 +1534,10 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 			"incremental on: make a full backup first", o->dir);
 		goto done;
 	}
-	incremental = o->kind == CU_BACKUP_INCREMENTAL || (o->kind == CU_BACKUP_AUTO && have_parent);
+	/* without a kind, a chain goes on with its own key; another key starts a
+	 * new chain */
+	incremental = o->kind == CU_BACKUP_INCREMENTAL || (o->kind == CU_BACKUP_AUTO && have_parent &&
+		strcmp(ents[parent_ix].key_id, key_id) == 0);
 	if (incremental) {
 		if (strcmp(ents[parent_ix].key_id, key_id) != 0) {
 			error = cu_error_set(CU_EINVALID, "%s: the parent backup is %s%s; an incremental "
@@ -1850,6 +1872,7 @@ manifest_wants(struct want **out, size_t *nout, struct rctx *x, const char *file
 	const json_t *mem = json_object_get(m, "members"), *e;
 	size_t n = json_array_size(mem), i;
 	struct want *v;
+	uint64_t total = 0;
 	int bad = 0;
 
 	*out = NULL;
@@ -1870,6 +1893,12 @@ manifest_wants(struct want **out, size_t *nout, struct rctx *x, const char *file
 		v[i].path = p;
 		v[i].size = (uint64_t)size;
 		v[i].sha = sha;
+		total += (uint64_t)size;
+	}
+	if (!bad && total != (uint64_t)jint(m, "bytes")) {
+		problem(x, file, MANIFEST, "its members add up to %llu bytes, not the %lld it says",
+			(unsigned long long)total, (long long)jint(m, "bytes"));
+		bad = 1;
 	}
 	if (bad) {
 		free(v);
@@ -2082,11 +2111,12 @@ find_in_dir(unsigned char digest[32], char **found, const char *dir, const char 
 
 int
 cu_backup_verify(const char *const *files, size_t nfiles, const char *key_file,
-	const char *trusted_key, cu_backup_problem_cb cb, cu_backup_file_cb file_cb,
+	cu_archive *trusted, cu_backup_problem_cb cb, cu_backup_file_cb file_cb,
 	void *payload, cu_backup_verify_report *rep)
 {
 	unsigned char key[CU_BACKUP_KEY_LEN];
-	char key_id[17] = "", hex[65];
+	char key_id[17] = "", hex[65], trusted_id[65] = "";
+	const char *trusted_key = NULL;
 	struct vseen *seen = NULL;
 	struct rctx x;
 	int error = 0;
@@ -2096,6 +2126,8 @@ cu_backup_verify(const char *const *files, size_t nfiles, const char *key_file,
 	x.cb = cb;
 	x.payload = payload;
 	if (key_file && (error = load_key(key, key_id, key_file)) < 0)
+		return error;
+	if (trusted != NULL && (error = archive_identity(trusted_id, trusted)) < 0)
 		return error;
 	if ((seen = calloc(nfiles ? nfiles : 1, sizeof(*seen))) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
@@ -2136,6 +2168,8 @@ cu_backup_verify(const char *const *files, size_t nfiles, const char *key_file,
 			if (rep->archive_id[0] == '\0')
 				snprintf(rep->archive_id, sizeof(rep->archive_id), "%s", aid ? aid : "");
 		}
+		trusted_key = trusted != NULL && strcmp(seen[i].archive_id, trusted_id) == 0
+			? trusted->signing_key : NULL;
 		if (check_signature(&r, trusted_key) < 0) {
 			problem(&x, files[i], MANIFEST_SIG, "%s", cu_error_last());
 			cu_error_clear();
@@ -2651,21 +2685,15 @@ int
 cu_archive_backup_event(cu_archive *a, const char *action, const char *archive_id,
 	json_t *details, char event_id[65])
 {
-	char path[4200], hexid[65], now[32], subject[256], *ident = NULL;
-	unsigned char d[32];
-	size_t len;
+	char hexid[65], now[32], subject[256];
 	json_t *ev;
 	int error;
 
 	event_id[0] = '\0';
 	if (a->mode != CU_ARCHIVE_WRITE)
 		return cu_error_set(CU_EINVALID, "recording needs the archive opened for writing");
-	if ((error = cu_pathf(path, sizeof(path), "%s/archive.json", a->path)) < 0 ||
-	    (error = cu_read_file(&ident, &len, path, 65536)) < 0)
+	if ((error = archive_identity(hexid, a)) < 0)
 		return error;
-	cu_sha256(d, ident, len);
-	free(ident);
-	cu_hex(hexid, d, 32);
 	if (archive_id == NULL || strcmp(archive_id, hexid) != 0)
 		return cu_error_set(CU_ENOTFOUND, "%s: the backups are not of this archive", a->path);
 	cu_now_rfc3339(now);

@@ -46,8 +46,9 @@ enum { CU_BACKUP_AUTO = 0, CU_BACKUP_FULL = 1, CU_BACKUP_INCREMENTAL = 2 };
 
 typedef struct cu_backup_opts {
 	const char *dir;            /* --to: where backups are kept (created 0700 if absent) */
-	int kind;                   /* AUTO: incremental if the folder holds a backup of this
-	                               archive, else full */
+	int kind;                   /* AUTO: incremental if the folder's newest backup of this
+	                               archive has the same key (or none, like this one),
+	                               else full */
 	const char *key_file;       /* --key, or NULL: not encrypted */
 	cu_backup_progress_cb progress;
 	void *progress_payload;
@@ -117,15 +118,17 @@ typedef struct cu_backup_verify_report {
 } cu_backup_verify_report;
 
 /* Reads every file back: the header, the manifest's signature (by the key in
- * the backup's archive.json, and by trusted_key "ssh-ed25519 AAAA…" when
- * given), every member's size and digest, no member missing or extra, and
+ * the backup's archive identity; and when trusted is given and the backup
+ * names trusted's identity, by trusted's own key: a backup that claims this
+ * archive but is signed by another key is a forgery), every member's size
+ * and digest, no member missing or extra, and
  * the chain (an incremental's parent among files or in its folder, with the
  * same id and manifest digest).  Each problem goes to cb; *file_ok (may be
  * NULL) is called after each file.  Returns 0 whatever was found
  * (r->problems counts it); an error only when the check could not run. */
 typedef int (*cu_backup_file_cb)(const cu_backup_info *b, size_t problems, void *payload);
 int cu_backup_verify(const char *const *files, size_t nfiles, const char *key_file,
-	const char *trusted_key, cu_backup_problem_cb cb, cu_backup_file_cb file_cb,
+	cu_archive *trusted, cu_backup_problem_cb cb, cu_backup_file_cb file_cb,
 	void *payload, cu_backup_verify_report *r);
 
 typedef struct cu_restore_opts {

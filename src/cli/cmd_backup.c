@@ -25,7 +25,8 @@ help(void)
 		"  a zstd-compressed tar with a signed manifest, the archive's files and its\n"
 		"  history (not the index: restore rebuilds it).  Incremental (the default\n"
 		"  when DIR holds a backup of this archive) holds what the newest backup's\n"
-		"  chain does not.  With --key the stream is encrypted (AES-256-GCM chunks)\n"
+		"  chain does not (with another key than that chain's: full).  With --key\n"
+		"  the stream is encrypted (AES-256-GCM chunks)\n"
 		"  and holds the secret keys; without, it is signed, not encrypted, and\n"
 		"  holds no secret key.  The backup is recorded as an event in the log.\n"
 		"  Prints: backup FILE KIND id ID parent ID|- members N bytes B checkpoint S\n"
@@ -255,20 +256,18 @@ do_verify(struct cli *c, int argc, char **argv, const char *key)
 	cu_backup_verify_report rep;
 	struct vctx v;
 	cu_archive *a = NULL;
-	char *trusted = NULL;
 	int error;
 
 	if (argc - optind < 1)
 		return cli_usage("backup", "verify needs one FILE or more");
 	/* the archive's own key, when it is at hand, is the one to trust */
-	if (cu_archive_open(&a, cli_archive_path(c), CU_ARCHIVE_READ, 0) == 0)
-		trusted = cu_archive_public_key(a);
-	cu_archive_free(a);
+	if (cu_archive_open(&a, cli_archive_path(c), CU_ARCHIVE_READ, 0) < 0)
+		a = NULL;
 	cu_error_clear();
 	v.files = json_array();
 	error = cu_backup_verify((const char *const *)argv + optind, (size_t)(argc - optind), key,
-		trusted, print_problem, print_file, &v, &rep);
-	free(trusted);
+		a, print_problem, print_file, &v, &rep);
+	cu_archive_free(a);
 	if (error < 0) {
 		json_decref(v.files);
 		return cli_fail("backup verify");

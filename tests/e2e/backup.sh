@@ -131,6 +131,8 @@ expect_match "says so" "$(cat "$T/err")" "exists and is not empty"
 expect_status "a plain backup without the secret keys: exit 2" 2 "$CUSTOS" restore --to "$T/r0" "$F1"
 expect_match "says which" "$(cat "$T/err")" "give --signing-key FILE --person-key FILE"
 "$CUSTOS" -A "$T/o" init --fonds SI02 >/dev/null
+expect_status "verified with another archive at hand: exit 0" 0 "$CUSTOS" -A "$T/o" backup verify "$F1"
+expect_match "not recorded there" "$(cat "$T/err")" "not recorded in the log: .*the backups are not of this archive"
 expect_status "the key of another archive: exit 1" 1 "$CUSTOS" restore --to "$T/r0" "$F1" \
 	--signing-key "$T/o/keys/signing.pem" --person-key "$A/keys/person.hmac"
 expect_match "names it" "$(cat "$T/err")" "not the key of the archive backed up"
@@ -147,7 +149,8 @@ c ingest "$T/in2.jsonl" >/dev/null 2>&1
 sleep 1
 expect_status "an encrypted incremental: exit 0" 0 c backup create --to "$E" --key "$T/key"
 FE2=$(cut -d' ' -f2 "$T/out"); HEADE=$(cut -d' ' -f15 "$T/out")
-expect_status "an incremental with another key: exit 2" 2 c backup create --to "$E"
+expect_status "an incremental with another key: exit 2" 2 c backup create --incremental --to "$E"
+expect_match "says why" "$(cat "$T/err")" "the parent backup is encrypted with key id $KID; an incremental uses its chain's key"
 expect_match "list shows the key id without the key" "$(c backup list --to "$E" | head -1)" "	encrypted $KID\$"
 expect_status "verify with the key: exit 0" 0 c backup verify --key "$T/key" "$FE1" "$FE2"
 expect_status "verify without the key: exit 1" 1 c backup verify "$FE1"

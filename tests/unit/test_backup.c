@@ -17,6 +17,7 @@
 #include "custos/backup.h"
 #include "custos/error.h"
 #include "custos/history.h"
+#include "custos/sig.h"
 #include "custos/util.h"
 
 static char root[64];
@@ -364,6 +365,82 @@ test_chain(void **state)
 	assert_int_equal(cu_backup_restore(out, files, 3, &ro, NULL, NULL, &rr), CU_EEXISTS);
 }
 
+/* A backup of another archive, its manifest changed to claim this archive
+ * and signed again with the other archive's key: consistent in itself, so
+ * only the archive's own key (trusted) shows the forgery. */
+static void
+test_forged_identity(void **state)
+{
+	char a1[200], a2[200], dir[200], x[200], forged[300], p[400], cmd[16384], *text = NULL;
+	char *sig = NULL, *mtext = NULL, ident[65];
+	cu_archive_init_opts o1 = { "test.custos/SI01", "SI01", NULL };
+	cu_archive_init_opts o2 = { "test.custos/SI02", "SI02", NULL };
+	cu_backup_result r;
+	cu_backup_verify_report rep;
+	cu_archive *a = NULL;
+	cu_signer *sg = NULL;
+	const char *files[1];
+	unsigned char d[32];
+	size_t len;
+	int problems = 0;
+	json_t *m;
+	FILE *f;
+
+	(void)state;
+	snprintf(a1, sizeof(a1), "%s/f1", root);
+	snprintf(a2, sizeof(a2), "%s/f2", root);
+	snprintf(dir, sizeof(dir), "%s/fb", root);
+	snprintf(x, sizeof(x), "%s/fx", root);
+	assert_int_equal(cu_archive_init(a1, &o1), 0);
+	assert_int_equal(cu_archive_init(a2, &o2), 0);
+	backup(a2, dir, CU_BACKUP_FULL, NULL, &r);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && tar --zstd -xf '%s' -C '%s' && "
+		"tar --zstd -tf '%s' > '%s.list' && chmod -R u+w '%s'", x, r.file, x, r.file, x, x);
+	assert_int_equal(system(cmd), 0);
+	/* the identity of a1 */
+	snprintf(p, sizeof(p), "%s/archive.json", a1);
+	assert_int_equal(cu_read_file(&text, &len, p, 65536), 0);
+	cu_sha256(d, text, len);
+	cu_hex(ident, d, 32);
+	free(text);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", x);
+	assert_non_null(m = json_load_file(p, 0, NULL));
+	json_object_set_new(json_object_get(m, "archive"), "id", json_string(ident));
+	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(m);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(mtext, f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/keys/signing.pem", a2);
+	assert_int_equal(cu_signer_load(&sg, p), 0);
+	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
+	cu_signer_free(sg);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", x);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(sig, f);
+	fclose(f);
+	free(sig);
+	free(mtext);
+	snprintf(forged, sizeof(forged), "%s/forged.cbk", root);
+	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
+		forged, x, x);
+	assert_int_equal(system(cmd), 0);
+	files[0] = forged;
+	assert_int_equal(cu_backup_verify(files, 1, NULL, NULL, count_problem, NULL, &problems,
+		&rep), 0);
+	assert_int_equal(rep.problems, 0);
+	assert_int_equal(cu_archive_open(&a, a1, CU_ARCHIVE_READ, 0), 0);
+	assert_int_equal(cu_backup_verify(files, 1, NULL, a, count_problem, NULL, &problems,
+		&rep), 0);
+	assert_int_equal(rep.problems, 1);
+	/* the genuine backup of a2, checked with a1 at hand: nothing to say */
+	files[0] = r.file;
+	assert_int_equal(cu_backup_verify(files, 1, NULL, a, count_problem, NULL, &problems,
+		&rep), 0);
+	assert_int_equal(rep.problems, 0);
+	cu_archive_free(a);
+}
+
 static void
 test_holds(void **state)
 {
@@ -395,6 +472,7 @@ main(void)
 		cmocka_unit_test(test_prune_keeps_chains),
 		cmocka_unit_test(test_keygen),
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_forged_identity),
 		cmocka_unit_test(test_holds),
 	};
 
