@@ -814,6 +814,7 @@ parse_utc(const char *s)
  * encrypted file's header). */
 struct bk_entry {
 	char *file;
+	char *problem;          /* a file that cannot be read: why (summary NULL) */
 	json_t *summary;
 	char key_id[17];
 	uint64_t bytes_out;
@@ -826,6 +827,12 @@ entry_info(cu_backup_info *b, const struct bk_entry *e)
 
 	memset(b, 0, sizeof(*b));
 	b->file = e->file;
+	b->problem = e->problem;
+	if (s == NULL) {
+		b->id = b->kind = b->created_at = b->parent = b->archive_id = b->archive_name =
+			b->head = b->key_id = "";
+		return;
+	}
 	b->id = arc_jstr(s, "id");
 	b->kind = arc_jstr(s, "kind");
 	b->created_at = arc_jstr(s, "created_at");
@@ -880,6 +887,7 @@ entries_free(struct bk_entry *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].file);
+		free(v[i].problem);
 		json_decref(v[i].summary);
 	}
 	free(v);
@@ -889,7 +897,12 @@ static int
 cmp_entry(const void *x, const void *y)
 {
 	const struct bk_entry *a = x, *b = y;
-	int c = strcmp(arc_jstr(a->summary, "created_at"), arc_jstr(b->summary, "created_at"));
+	int c;
+
+	/* the files that cannot be read first, by name */
+	if (a->summary == NULL || b->summary == NULL)
+		return a->summary != NULL ? 1 : b->summary != NULL ? -1 : strcmp(a->file, b->file);
+	c = strcmp(arc_jstr(a->summary, "created_at"), arc_jstr(b->summary, "created_at"));
 
 	if (c != 0)
 		return c;
@@ -906,7 +919,8 @@ ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-/* Every *.cbk in dir, oldest first. */
+/* Every *.cbk in dir, oldest first; a file that cannot be read is an
+ * entry with its problem (no summary), not an error. */
 static int
 scan_dir(struct bk_entry **out, size_t *n, const char *dir)
 {
@@ -930,8 +944,19 @@ scan_dir(struct bk_entry **out, size_t *n, const char *dir)
 		if ((error = cu_grow(&v, &cap, k + 1, sizeof(*v))) < 0)
 			break;
 		if ((error = read_entry(&v[k], p)) < 0) {
-			k++;
-			break;
+			if (error == CU_ERROR && errno == ENOMEM) {
+				k++;
+				break;
+			}
+			json_decref(v[k].summary);
+			v[k].summary = NULL;
+			if ((v[k].problem = strdup(cu_error_last())) == NULL) {
+				error = cu_error_set(CU_ERROR, "out of memory");
+				k++;
+				break;
+			}
+			cu_error_clear();
+			error = 0;
 		}
 		k++;
 	}
@@ -1454,7 +1479,7 @@ load_chain(json_t ***out, size_t *nout, struct bk_entry *v, size_t n, size_t las
 			break;
 		size_t j;
 		for (j = 0; j < n; j++)
-			if (strcmp(arc_jstr(v[j].summary, "id"), parent) == 0)
+			if (v[j].summary != NULL && strcmp(arc_jstr(v[j].summary, "id"), parent) == 0)
 				break;
 		if (j == n || k > n) {
 			error = cu_error_set(CU_ENOTFOUND, "%s: its parent backup %s is not in the "
@@ -1525,7 +1550,8 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 	if ((error = scan_dir(&ents, &nents, o->dir)) < 0)
 		goto done;
 	for (size_t i = 0; i < nents; i++)
-		if (strcmp(arc_jstr(ents[i].summary, "archive_id"), archive_hex) == 0) {
+		if (ents[i].summary != NULL &&
+		    strcmp(arc_jstr(ents[i].summary, "archive_id"), archive_hex) == 0) {
 			parent_ix = i;
 			have_parent = 1;
 		}
@@ -2094,7 +2120,7 @@ find_in_dir(unsigned char digest[32], char **found, const char *dir, const char 
 		return 0;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (strcmp(arc_jstr(v[i].summary, "id"), id) != 0)
+		if (v[i].summary == NULL || strcmp(arc_jstr(v[i].summary, "id"), id) != 0)
 			continue;
 		if (reader_open(&r, v[i].file, key, key_id) == 0) {
 			memcpy(digest, r.mdigest, 32);

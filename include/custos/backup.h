@@ -88,14 +88,16 @@ typedef struct cu_backup_info {
 	const char *key_id;         /* "" when not encrypted */
 	uint64_t log_size, parent_log_size, members, bytes_in, bytes_out;
 	time_t time;                /* created_at */
+	const char *problem;        /* list: a *.cbk file that cannot be read, why (the
+	                               other strings are then "") */
 } cu_backup_info;
 typedef int (*cu_backup_list_cb)(const cu_backup_info *b, void *payload);
 
 /* Every backup (*.cbk) in dir, oldest first (by creation time, then
  * checkpoint size); partial files are not backups and are skipped.  An
  * encrypted backup is described by its header, which every chunk's
- * authentication covers.  A file that cannot be read is an error naming
- * it. */
+ * authentication covers.  A file that cannot be read comes first, with
+ * b->problem set (create and prune leave such a file alone). */
 int cu_backup_list(const char *dir, cu_backup_list_cb cb, void *payload, size_t *n);
 
 /* The backups the archive's log records (backup events), oldest first; file

@@ -32,7 +32,8 @@ help(void)
 		"  Prints: backup FILE KIND id ID parent ID|- members N bytes B checkpoint S\n"
 		"  head H; --json one object instead.  On a terminal, progress on stderr.\n"
 		"list shows the backups in DIR (or, without --to, the ones the log records):\n"
-		"  FILE, kind, time, id, parent, checkpoint size, bytes, encryption.\n"
+		"  FILE, kind, time, id, parent, checkpoint size, bytes, encryption; a *.cbk\n"
+		"  file that cannot be read is named on stderr (exit 1).\n"
 		"verify reads every FILE back: signature, every member's digest, the chain.\n"
 		"  Prints each problem, then a line per file; recorded in the log when the\n"
 		"  archive (-A) is the one backed up.  Exit 1 if anything is wrong.\n"
@@ -155,10 +156,22 @@ do_create(struct cli *c, const char *dir, int kind, const char *key, int json)
 
 /* ---- list ------------------------------------------------------------------------------- */
 
+struct lctx {
+	int json;
+	size_t unreadable;
+};
+
 static int
 print_info(const cu_backup_info *b, void *payload)
 {
-	int json = *(int *)payload;
+	struct lctx *l = payload;
+	int json = l->json;
+
+	if (b->problem != NULL) {
+		fprintf(stderr, "custos: backup list: %s\n", b->problem);
+		l->unreadable++;
+		return 0;
+	}
 
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:s, s:s?}",
@@ -186,16 +199,19 @@ print_info(const cu_backup_info *b, void *payload)
 static int
 do_list(struct cli *c, const char *dir, int json)
 {
+	struct lctx l = { json, 0 };
 	cu_archive *a;
 	size_t n;
 	int error;
 
-	if (dir != NULL)
-		return cu_backup_list(dir, print_info, &json, &n) < 0 ? cli_fail("backup list")
-			: EXIT_DONE;
+	if (dir != NULL) {
+		if (cu_backup_list(dir, print_info, &l, &n) < 0)
+			return cli_fail("backup list");
+		return l.unreadable ? EXIT_PROBLEMS : EXIT_DONE;
+	}
 	if ((a = cli_open(c, CU_ARCHIVE_READ)) == NULL)
 		return EXIT_USAGE;
-	error = cu_archive_backups(a, print_info, &json, &n);
+	error = cu_archive_backups(a, print_info, &l, &n);
 	cu_archive_free(a);
 	return error < 0 ? cli_fail("backup list") : EXIT_DONE;
 }
@@ -302,6 +318,13 @@ collect(const cu_backup_info *b, void *payload)
 {
 	struct plist *p = payload;
 
+	if (b->problem != NULL) {
+		/* never removed: what it is cannot be told */
+		printf("keep %s: cannot be read (", b->file);
+		cli_put_field(b->problem);
+		printf(")\n");
+		return 0;
+	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
 		cu_prune_item *v = realloc(p->v, cap * sizeof(*v));

@@ -260,5 +260,15 @@ sleep 1; c backup create --to "$D" > "$T/out5" 2>/dev/null; F5=$(cut -d' ' -f2 "
 expect_status "an incremental newest keeps its full" 0 c backup prune --to "$D" --keep-daily 0 --keep-weekly 0 --keep-monthly 0
 expect_eq "both kept, why" "$(cut -d: -f2- "$T/out" | sort | tr '\n' '|')" " needed by $(sed 's/.* id \([0-9a-f]*\) .*/\1/' "$T/out5")| the newest backup|"
 expect_status "prune without the rules: exit 2" 2 c backup prune --to "$D"
+echo junk > "$D/custos-junk.cbk"
+expect_status "a file that is no backup: list exit 1" 1 c backup list --to "$D"
+expect_match "names it on stderr" "$(cat "$T/err")" "custos-junk.cbk"
+expect_eq "the backups still listed" "$(grep -c . "$T/out")" "2"
+sleep 1
+expect_status "a backup goes on beside it" 0 c backup create --to "$D"
+expect_match "an incremental of the chain" "$(cat "$T/out")" " incremental id "
+expect_status "prune leaves it" 0 c backup prune --to "$D" --keep-daily 0 --keep-weekly 0 --keep-monthly 0
+expect_match "says why" "$(cat "$T/out")" "keep $D/custos-junk.cbk: cannot be read \("
+expect_eq "and it is there" "$(ls "$D" | grep -c junk)" "1"
 
 summary

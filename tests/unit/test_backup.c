@@ -15,6 +15,7 @@
 
 #include "custos/archive.h"
 #include "custos/backup.h"
+#include "custos/conf.h"
 #include "custos/error.h"
 #include "custos/history.h"
 #include "custos/sig.h"
@@ -441,6 +442,110 @@ test_forged_identity(void **state)
 	cu_archive_free(a);
 }
 
+static int
+no_line(const cu_disposal_line *l, void *payload)
+{
+	(void)l;
+	(void)payload;
+	return 0;
+}
+
+/* A record disposed of between a full backup and an incremental: the
+ * incremental lists its content object as removed, and the restored
+ * archive is without it (and verifies). */
+static void
+test_disposal_between(void **state)
+{
+	char arch[200], dir[200], out[200], conf[16384], p[4300], list[128], lid[65];
+	char skey[300], pkey[300];
+	const char *def = cu_conf_default_text(), *at = strstr(def, "pack_threshold = 65536;");
+	cu_archive_init_opts io = { "test.custos/SI01", "SI01", conf };
+	const char *keys[1] = { "SI01-SB·2010-D10-JF-000001" };
+	cu_backup_result r1, r2;
+	cu_restore_opts ro;
+	cu_restore_result rr;
+	cu_disposal_report dr;
+	const char *files[2];
+	cu_archive *a = NULL;
+	cu_ingest *in = NULL;
+	char digest[65] = "";
+	static const char rec[] = "{\"type\":\"receipt\",\"receipt_no\":\"R-1\","
+		"\"issued_at\":\"2010-03-01T09:00:00+08:00\",\"agency\":\"110105\","
+		"\"channel\":\"window\",\"service\":\"contribution\",\"insurance\":\"pension\","
+		"\"subject\":{\"kind\":\"person\",\"id_no\":\"11010519491231002X\","
+		"\"name\":\"张三\"},\"operator\":\"op-017\",\"summary\":\"r1 缴费\"}";
+
+	(void)state;
+	/* loose objects, so that the disposal removes a file */
+	assert_non_null(at);
+	snprintf(conf, sizeof(conf), "%.*spack_threshold = 0;%s", (int)(at - def), def,
+		at + strlen("pack_threshold = 65536;"));
+	snprintf(arch, sizeof(arch), "%s/disp", root);
+	snprintf(dir, sizeof(dir), "%s/disp-backups", root);
+	snprintf(out, sizeof(out), "%s/disp-restored", root);
+	assert_int_equal(cu_archive_init(arch, &io), 0);
+	assert_int_equal(cu_archive_open(&a, arch, CU_ARCHIVE_WRITE, 0), 0);
+	assert_int_equal(cu_ingest_begin(&in, a, ingest_cb, NULL), 0);
+	assert_int_equal(cu_ingest_buffer(in, "r.json", rec, strlen(rec)), 0);
+	assert_int_equal(cu_ingest_finish(in, NULL), 0);
+	cu_archive_free(a);
+	{
+		unsigned char d[32];
+		cu_sha256(d, rec, strlen(rec));
+		cu_hex(digest, d, 32);
+	}
+	snprintf(p, sizeof(p), "%s/objects/sha256/%.2s/%s", arch, digest, digest + 2);
+	assert_int_equal(access(p, F_OK), 0);
+	backup(arch, dir, CU_BACKUP_FULL, NULL, &r1);
+
+	assert_int_equal(cu_archive_open(&a, arch, CU_ARCHIVE_WRITE, 0), 0);
+	cu_archive_set_actor(a, "alice", 1001);
+	if (cu_archive_propose(a, keys, 1, "保管期满", no_line, NULL, list, lid) != 0)
+		fail_msg("propose: %s", cu_error_last());
+	cu_archive_set_actor(a, "bob", 1002);
+	if (cu_archive_approve(a, list, no_line, NULL, &dr) != 0)
+		fail_msg("approve: %s", cu_error_last());
+	cu_archive_free(a);
+	assert_int_equal(dr.removed, 1);
+	assert_int_equal(access(p, F_OK), -1);
+
+	sleep(1);
+	backup(arch, dir, CU_BACKUP_AUTO, NULL, &r2);
+	assert_string_equal(r2.kind, "incremental");
+	{
+		/* the manifest names the object as removed */
+		char cmd[9000], *text = NULL;
+		size_t len;
+		snprintf(cmd, sizeof(cmd), "tar --zstd -xOf '%s' custos-backup/manifest.json > "
+			"'%s/disp.manifest'", r2.file, root);
+		assert_int_equal(system(cmd), 0);
+		snprintf(cmd, sizeof(cmd), "%s/disp.manifest", root);
+		assert_int_equal(cu_read_file(&text, &len, cmd, 1 << 24), 0);
+		snprintf(cmd, sizeof(cmd), "\"removed\":[\"objects/sha256/%.2s/%s\"]", digest,
+			digest + 2);
+		assert_non_null(strstr(text, cmd));
+		free(text);
+	}
+	memset(&ro, 0, sizeof(ro));
+	snprintf(skey, sizeof(skey), "%s/keys/signing.pem", arch);
+	snprintf(pkey, sizeof(pkey), "%s/keys/person.hmac", arch);
+	ro.signing_key = skey;
+	ro.person_key = pkey;
+	files[0] = r1.file;
+	files[1] = r2.file;
+	if (cu_backup_restore(out, files, 2, &ro, NULL, NULL, &rr) != 0)
+		fail_msg("restore: %s", cu_error_last());
+	assert_string_equal(rr.head, r2.head);
+	snprintf(p, sizeof(p), "%s/objects/sha256/%.2s/%s", out, digest, digest + 2);
+	assert_int_equal(access(p, F_OK), -1);
+	/* and the full alone restores the archive as it was, object included */
+	snprintf(out, sizeof(out), "%s/disp-restored-full", root);
+	if (cu_backup_restore(out, files, 1, &ro, NULL, NULL, &rr) != 0)
+		fail_msg("restore of the full: %s", cu_error_last());
+	snprintf(p, sizeof(p), "%s/objects/sha256/%.2s/%s", out, digest, digest + 2);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
 static void
 test_holds(void **state)
 {
@@ -473,6 +578,7 @@ main(void)
 		cmocka_unit_test(test_keygen),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_forged_identity),
+		cmocka_unit_test(test_disposal_between),
 		cmocka_unit_test(test_holds),
 	};
 
