@@ -1780,8 +1780,11 @@ done_k:
 		goto done;
 	r->duration_ms = ms_since(&t0);
 	/* the event, under the lock again */
-	if ((error = arc_relock(a, 600)) < 0)
+	if ((error = arc_relock(a, 600)) < 0) {
+		error = cu_error_prefix(error, "%s is written and complete, but not recorded in the "
+			"log", r->file);
 		goto done;
+	}
 	cu_now_rfc3339(now);
 	if ((ev = arc_new_event(a, "backup", "create", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
@@ -1802,8 +1805,11 @@ done_k:
 	snprintf(subject, sizeof(subject), "backup: %s %s (%llu files, %llu bytes, log size %llu)",
 		r->kind, name, (unsigned long long)r->members, (unsigned long long)r->bytes_out,
 		(unsigned long long)r->log_size);
-	if ((error = commit_event(a, ev, subject, r->event_id)) < 0)
+	if ((error = commit_event(a, ev, subject, r->event_id)) < 0) {
+		error = cu_error_prefix(error, "%s is written and complete, but not recorded in the "
+			"log", r->file);
 		goto done;
+	}
 	r->duration_ms = ms_since(&t0);
 done:
 	if (t)
@@ -2480,8 +2486,10 @@ cu_backup_restore(const char *newdir, const char *const *files, size_t nfiles,
 		}
 		cu_signer_free(sg);
 	}
-	for (size_t i = 0; i < norder; i++)
+	for (size_t i = 0; i < norder; i++) {
 		x.prog.bytes_total += (uint64_t)jint(order[i]->manifest, "bytes");
+		x.prog.members_total += json_array_size(json_object_get(order[i]->manifest, "members"));
+	}
 	/* 3. into a hidden folder beside newdir */
 	{
 		const char *slash = strrchr(newdir, '/');

@@ -402,7 +402,7 @@ do_prune(struct cli *c, const char *dir, int daily, int weekly, int monthly, int
 		json_array_append_new(removed, json_pack("{s:s, s:s}", "file", base ? base + 1 :
 			p.files[i], "id", p.ids[i]));
 	}
-	if (!dry && p.n > 0 && json_array_size(removed) > 0) {
+	if (!dry && p.n > 0) {
 		d = json_pack("{s:s, s:I, s:i, s:i, s:i, s:O}", "result", "done", "kept", (json_int_t)kept,
 			"keep_daily", daily, "keep_weekly", weekly, "keep_monthly", monthly,
 			"removed", removed);
