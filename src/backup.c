@@ -1922,6 +1922,20 @@ manifest_wants(struct want **out, size_t *nout, struct rctx *x, const char *file
 			bad = 1;
 			continue;
 		}
+		{
+			/* a content object or pack is named by its digest */
+			unsigned char nd[32];
+			char nhex[65];
+			if (named_digest(nd, p)) {
+				cu_hex(nhex, nd, 32);
+				if (strcmp(nhex, sha) != 0) {
+					problem(x, file, p, "the manifest gives it another digest than "
+						"its name");
+					bad = 1;
+					continue;
+				}
+			}
+		}
 		v[i].path = p;
 		v[i].size = (uint64_t)size;
 		v[i].sha = sha;

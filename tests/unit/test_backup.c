@@ -442,6 +442,83 @@ test_forged_identity(void **state)
 	cu_archive_free(a);
 }
 
+/* A pack replaced by other bytes and the manifest made to match them, then
+ * signed again by the archive's own key: each member matches the manifest,
+ * but the pack is no longer what its name says. */
+static void
+test_object_not_its_name(void **state)
+{
+	char arch[200], dir[200], x[200], forged[300], p[4400], cmd[16384], hex[65];
+	char *mtext = NULL, *sig = NULL;
+	cu_archive_init_opts io = { "test.custos/SI03", "SI03", NULL };
+	cu_backup_result r;
+	cu_backup_verify_report rep;
+	cu_signer *sg = NULL;
+	const char *files[1], *path = NULL;
+	unsigned char d[32];
+	json_t *m, *e = NULL, *mem;
+	size_t i;
+	int problems = 0;
+	FILE *f;
+
+	(void)state;
+	snprintf(arch, sizeof(arch), "%s/n1", root);
+	snprintf(dir, sizeof(dir), "%s/nb", root);
+	snprintf(x, sizeof(x), "%s/nx", root);
+	assert_int_equal(cu_archive_init(arch, &io), 0);
+	ingest(arch, 0, 3);
+	backup(arch, dir, CU_BACKUP_FULL, NULL, &r);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && tar --zstd -xf '%s' -C '%s' && "
+		"tar --zstd -tf '%s' > '%s.list' && chmod -R u+w '%s'", x, r.file, x, r.file, x, x);
+	assert_int_equal(system(cmd), 0);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", x);
+	assert_non_null(m = json_load_file(p, 0, NULL));
+	mem = json_object_get(m, "members");
+	json_array_foreach(mem, i, e)
+		if (strncmp(json_string_value(json_object_get(e, "path")), "objects/packs/", 14) == 0)
+			break;
+	assert_true(i < json_array_size(mem));
+	path = json_string_value(json_object_get(e, "path"));
+	snprintf(p, sizeof(p), "%s/%s", x, path);
+	assert_non_null(f = fopen(p, "w"));
+	fputs("evil", f);
+	fclose(f);
+	cu_sha256(d, "evil", 4);
+	cu_hex(hex, d, 32);
+	json_object_set_new(m, "bytes", json_integer(json_integer_value(json_object_get(m, "bytes")) -
+		json_integer_value(json_object_get(e, "size")) + 4));
+	json_object_set_new(e, "size", json_integer(4));
+	json_object_set_new(e, "sha256", json_string(hex));
+	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(m);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", x);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(mtext, f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/keys/signing.pem", arch);
+	assert_int_equal(cu_signer_load(&sg, p), 0);
+	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
+	cu_signer_free(sg);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", x);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(sig, f);
+	fclose(f);
+	free(sig);
+	free(mtext);
+	snprintf(forged, sizeof(forged), "%s/renamed.cbk", root);
+	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
+		forged, x, x);
+	assert_int_equal(system(cmd), 0);
+	files[0] = forged;
+	assert_int_equal(cu_backup_verify(files, 1, NULL, NULL, count_problem, NULL, &problems,
+		&rep), 0);
+	assert_int_equal(rep.problems, 1);
+	files[0] = r.file;
+	assert_int_equal(cu_backup_verify(files, 1, NULL, NULL, count_problem, NULL, &problems,
+		&rep), 0);
+	assert_int_equal(rep.problems, 0);
+}
+
 static int
 no_line(const cu_disposal_line *l, void *payload)
 {
@@ -578,6 +655,7 @@ main(void)
 		cmocka_unit_test(test_keygen),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_forged_identity),
+		cmocka_unit_test(test_object_not_its_name),
 		cmocka_unit_test(test_disposal_between),
 		cmocka_unit_test(test_holds),
 	};
