@@ -2009,7 +2009,7 @@ read_members(struct rctx *x, struct bk_reader *r, uint64_t *members, uint64_t *b
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
-	for (;;) {
+	for (size_t entries = 0;; entries++) {
 		const char *path;
 		la_int64_t size;
 		uint64_t got = 0;
@@ -2017,6 +2017,11 @@ read_members(struct rctx *x, struct bk_reader *r, uint64_t *members, uint64_t *b
 		rc = archive_read_next_header(r->ar, &r->e);
 		if (rc == ARCHIVE_EOF)
 			break;
+		if (entries > n + 16) {
+			/* a hostile file: no endless list of members or problems */
+			problem(x, file, NULL, "more members than the manifest lists; not read further");
+			goto done;
+		}
 		if (rc < ARCHIVE_WARN) {
 			problem(x, file, NULL, "%s", reader_why(r));
 			goto done;
