@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -2532,6 +2533,17 @@ cu_backup_restore(const char *newdir, const char *const *files, size_t nfiles,
 		}
 		made = 1;
 		chmod(tmp, 0750);
+	}
+	{
+		/* room for what the manifests say, before a byte is written */
+		struct statvfs sv;
+		if (statvfs(tmp, &sv) == 0 &&
+		    (uint64_t)sv.f_bavail * sv.f_frsize < x.prog.bytes_total) {
+			error = cu_error_set(CU_ELIMIT, "%s: the backups hold %llu bytes but only %llu "
+				"are free there", parent, (unsigned long long)x.prog.bytes_total,
+				(unsigned long long)sv.f_bavail * sv.f_frsize);
+			goto done;
+		}
 	}
 	x.dest = tmp;
 	for (size_t i = 0; i < norder; i++) {

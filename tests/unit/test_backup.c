@@ -519,6 +519,91 @@ test_object_not_its_name(void **state)
 	assert_int_equal(rep.problems, 0);
 }
 
+/* Rewrites a plain backup: its manifest changed by edit, signed again with
+ * the key of archive `arch`, the members as they are, into out. */
+static void
+forge(const char *arch, const char *file, const char *work, const char *out,
+	void (*edit)(json_t *m))
+{
+	char p[4400], cmd[16384], *mtext = NULL, *sig = NULL;
+	cu_signer *sg = NULL;
+	json_t *m;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && tar --zstd -xf '%s' -C '%s' && "
+		"tar --zstd -tf '%s' > '%s.list' && chmod -R u+w '%s'", work, work, file, work, file,
+		work, work);
+	assert_int_equal(system(cmd), 0);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", work);
+	assert_non_null(m = json_load_file(p, 0, NULL));
+	edit(m);
+	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(m);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(mtext, f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/keys/signing.pem", arch);
+	assert_int_equal(cu_signer_load(&sg, p), 0);
+	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
+	cu_signer_free(sg);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", work);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(sig, f);
+	fclose(f);
+	free(sig);
+	free(mtext);
+	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
+		out, work, work);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A member made to look 1 TiB large. */
+static void
+edit_huge(json_t *m)
+{
+	json_t *e = json_array_get(json_object_get(m, "members"), 0);
+	json_int_t big = (json_int_t)1 << 40;
+
+	json_object_set_new(m, "bytes", json_integer(json_integer_value(json_object_get(m, "bytes")) -
+		json_integer_value(json_object_get(e, "size")) + big));
+	json_object_set_new(e, "size", json_integer(big));
+}
+
+/* A restore that would not fit is refused before anything is written. */
+static void
+test_restore_room(void **state)
+{
+	char arch[200], dir[200], work[200], out[200], forged[300], skey[300], pkey[300];
+	cu_archive_init_opts io = { "test.custos/SI04", "SI04", NULL };
+	cu_backup_result r;
+	cu_restore_opts ro;
+	cu_restore_result rr;
+	const char *files[1];
+
+	(void)state;
+	snprintf(arch, sizeof(arch), "%s/room", root);
+	snprintf(dir, sizeof(dir), "%s/room-b", root);
+	snprintf(work, sizeof(work), "%s/room-x", root);
+	snprintf(out, sizeof(out), "%s/room-restored", root);
+	snprintf(forged, sizeof(forged), "%s/room.cbk", root);
+	assert_int_equal(cu_archive_init(arch, &io), 0);
+	backup(arch, dir, CU_BACKUP_FULL, NULL, &r);
+	forge(arch, r.file, work, forged, edit_huge);
+	memset(&ro, 0, sizeof(ro));
+	snprintf(skey, sizeof(skey), "%s/keys/signing.pem", arch);
+	snprintf(pkey, sizeof(pkey), "%s/keys/person.hmac", arch);
+	ro.signing_key = skey;
+	ro.person_key = pkey;
+	files[0] = forged;
+	assert_int_equal(cu_backup_restore(out, files, 1, &ro, NULL, NULL, &rr), CU_ELIMIT);
+	assert_non_null(strstr(cu_error_last(), "are free there"));
+	assert_int_equal(access(out, F_OK), -1);
+	/* the genuine one restores */
+	files[0] = r.file;
+	if (cu_backup_restore(out, files, 1, &ro, NULL, NULL, &rr) != 0)
+		fail_msg("restore: %s", cu_error_last());
+}
+
 static int
 no_line(const cu_disposal_line *l, void *payload)
 {
@@ -656,6 +741,7 @@ main(void)
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_forged_identity),
 		cmocka_unit_test(test_object_not_its_name),
+		cmocka_unit_test(test_restore_room),
 		cmocka_unit_test(test_disposal_between),
 		cmocka_unit_test(test_holds),
 	};
