@@ -1797,6 +1797,7 @@ done_k:
 		"members", (json_int_t)r->members, "bytes_in", (json_int_t)r->bytes_in,
 		"bytes", (json_int_t)r->bytes_out, "log_size", (json_int_t)r->log_size,
 		"head", r->head, "encrypted", keyed, "manifest", ""));
+	json_object_set_new(json_object_get(ev, "backup"), "key_id", json_string(key_id));
 	{
 		unsigned char md[32];
 		cu_sha256(md, mtext, strlen(mtext));
@@ -2857,7 +2858,7 @@ cu_archive_backups(cu_archive *a, cu_backup_list_cb cb, void *payload, size_t *n
 			info.archive_id = "";
 			info.archive_name = a->name;
 			info.head = arc_jstr(b, "head") ? arc_jstr(b, "head") : "";
-			info.key_id = json_is_true(json_object_get(b, "encrypted")) ? "(encrypted)" : "";
+			info.key_id = arc_jstr(b, "key_id") ? arc_jstr(b, "key_id") : "";
 			info.log_size = (uint64_t)jint(b, "log_size");
 			info.parent_log_size = (uint64_t)jint(b, "parent_log_size");
 			info.members = (uint64_t)jint(b, "members");

@@ -23,8 +23,20 @@ help(void)
 		"--signing-key and --person-key give the archive's keys/signing.pem and\n"
 		"keys/person.hmac.\n"
 		"Prints: restored NEWDIR: N backups, M files, B bytes, head H, checkpoint S\n"
+		"A problem in a member is printed as problem FILE: MEMBER: why; the reason\n"
+		"for a refusal goes to stderr.\n"
 		"Exit 0 done, 1 refused (a bad or altered backup, a broken chain, a wrong\n"
-		"key: each problem printed, nothing written), 2 usage or system error.\n");
+		"key: nothing written), 2 usage or system error.\n");
+}
+
+static int
+print_problem(const cu_backup_problem *p, void *payload)
+{
+	(void)payload;
+	printf("problem %s: %s%s", p->file, p->member ? p->member : "", p->member ? ": " : "");
+	cli_put_field(p->message);
+	putchar('\n');
+	return 0;
 }
 
 int
@@ -68,7 +80,7 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		o.progress_payload = &pg;
 	}
 	error = cu_backup_restore(to, (const char *const *)argv + optind, (size_t)(argc - optind),
-		&o, NULL, NULL, &r);
+		&o, print_problem, NULL, &r);
 	cli_progress_end(&pg);
 	if (error < 0) {
 		cli_fail("restore");

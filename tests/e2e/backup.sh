@@ -152,6 +152,7 @@ FE2=$(cut -d' ' -f2 "$T/out"); HEADE=$(cut -d' ' -f15 "$T/out")
 expect_status "an incremental with another key: exit 2" 2 c backup create --incremental --to "$E"
 expect_match "says why" "$(cat "$T/err")" "the parent backup is encrypted with key id $KID; an incremental uses its chain's key"
 expect_match "list shows the key id without the key" "$(c backup list --to "$E" | head -1)" "	encrypted $KID\$"
+expect_match "so does the log's list" "$(c backup list | tail -1)" "^$(basename "$FE2")	incremental	.*	encrypted $KID\$"
 expect_status "verify with the key: exit 0" 0 c backup verify --key "$T/key" "$FE1" "$FE2"
 expect_status "verify without the key: exit 1" 1 c backup verify "$FE1"
 expect_match "asks for it" "$(cat "$T/out")" "encrypted with key id $KID: give --key"
@@ -200,6 +201,7 @@ expect_match "names it" "$(cat "$T/out")" "^problem $T/t7.cbk: archive.conf: mis
 expect_status "... restore refuses: exit 1" 1 "$CUSTOS" restore --to "$T/r3" "$T/t7.cbk" \
 	--signing-key "$A/keys/signing.pem" --person-key "$A/keys/person.hmac"
 expect_match "names the file and the member" "$(cat "$T/err")" "restore: $T/t7.cbk: archive.conf: missing from the backup"
+expect_eq "and prints the problem" "$(cat "$T/out")" "problem $T/t7.cbk: archive.conf: missing from the backup"
 rm -rf "$T/t8"; mkdir -p "$T/t8"; tar --zstd -xf "$F1" -C "$T/t8"; chmod u+w "$T/t8/archive.conf"
 sed -i 's/^batch_size = 10000;/batch_size = 10001;/' "$T/t8/archive.conf"
 tar --zstd -tf "$F1" > "$T/t8.list"; tar --zstd -cf "$T/t8.cbk" -C "$T/t8" --no-recursion -T "$T/t8.list"
