@@ -1238,6 +1238,50 @@ held_find(const struct held *v, size_t n, const char *path)
 	return n ? bsearch(path, v, n, sizeof(*v), cmp_held_key) : NULL;
 }
 
+/* Keeps of the snapshot only what the chain does not hold with the same
+ * digest: an immutable file the chain holds is not even read; the others
+ * are hashed (git packs, once) and compared.  On failure every member is
+ * still in s, to be freed. */
+static int
+keep_new(struct snap *s, const struct held *held, size_t nheld)
+{
+	char hex[65], p[4200];
+	size_t k = 0, i;
+	int error = 0;
+
+	for (i = 0; i < s->n; i++) {
+		struct member *m = &s->v[i];
+		const struct held *h = held_find(held, nheld, m->path);
+		if (h != NULL && !m->immutable) {
+			/* compared below */
+		} else if (h != NULL) {
+			free(m->path);
+			free(m->data);
+			continue;
+		}
+		if (!m->have_sha) {
+			if ((error = cu_pathf(p, sizeof(p), "%s/%s", s->a->path, m->path)) < 0 ||
+			    (error = hash_file(m->sha, &m->size, p)) < 0)
+				break;
+			m->have_sha = 1;
+		}
+		cu_hex(hex, m->sha, 32);
+		if (h != NULL && strcmp(h->sha, hex) == 0) {
+			if (m->data)
+				explicit_bzero(m->data, m->size);
+			free(m->path);
+			free(m->data);
+			continue;
+		}
+		s->v[k++] = *m;
+	}
+	/* on failure the members not yet looked at stay, after those kept */
+	for (; i < s->n; i++)
+		s->v[k++] = s->v[i];
+	s->n = k;
+	return error;
+}
+
 /* ---- create: writing ----------------------------------------------------------------- */
 
 struct bk_writer {
@@ -1590,43 +1634,8 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 	/* the files are immutable or read: writers may go on */
 	arc_unlock(a);
 	/* what the chain does not hold yet */
-	{
-		size_t k = 0;
-		for (size_t i = 0; i < s.n; i++) {
-			struct member *m = &s.v[i];
-			const struct held *h = held_find(held, nheld, m->path);
-			if (h != NULL && m->immutable) {
-				free(m->path);
-				free(m->data);
-				continue;
-			}
-			if (!m->have_sha) {
-				char p[4200];
-				uint64_t size;
-				if ((error = cu_pathf(p, sizeof(p), "%s/%s", a->path, m->path)) < 0 ||
-				    (error = hash_file(m->sha, &size, p)) < 0)
-					goto done_k;
-				m->size = size;
-				m->have_sha = 1;
-			}
-			cu_hex(hex, m->sha, 32);
-			if (h != NULL && strcmp(h->sha, hex) == 0) {
-				if (m->data)
-					explicit_bzero(m->data, m->size);
-				free(m->path);
-				free(m->data);
-				continue;
-			}
-			s.v[k++] = *m;
-			continue;
-done_k:
-			for (size_t j = i; j < s.n; j++)
-				s.v[k++] = s.v[j];
-			s.n = k;
-			goto done;
-		}
-		s.n = k;
-	}
+	if ((error = keep_new(&s, held, nheld)) < 0)
+		goto done;
 	if ((members = json_array()) == NULL || (removed = json_array()) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
