@@ -45,7 +45,9 @@ help(void)
 		"<ref> TAB <recorded verdict>[ RULE,…] TAB -> TAB <candidate verdict>[ RULE,…]\n"
 		"then per rule: rule TAB <id> TAB recorded N TAB candidate N TAB newly N TAB\n"
 		"no-longer N, and: total TAB replayed N TAB compared N TAB differ N TAB\n"
-		"policy <digest>.  --json: one object per line instead.  Exit 1 when any\n"
+		"policy <digest> TAB reviews N (recorded reviews that settled a transaction\n"
+		"the candidate queued, at their place in the log).  --json: one object per\n"
+		"line instead.  Exit 1 when any\n"
 		"decision differs, 0 when none.  Writes nothing.\n");
 }
 
@@ -344,16 +346,17 @@ run_replay(struct cli *c, int argc, char **argv)
 				"candidate", (json_int_t)r.rules[i].candidate,
 				"newly", (json_int_t)r.rules[i].newly,
 				"no_longer", (json_int_t)r.rules[i].no_longer));
-		put_json(json_pack("{s:{s:s, s:I, s:I, s:I, s:o}}", "summary", "policy", r.policy,
+		put_json(json_pack("{s:{s:s, s:I, s:I, s:I, s:I, s:o}}", "summary", "policy", r.policy,
 			"replayed", (json_int_t)r.replayed, "compared", (json_int_t)r.compared,
-			"differ", (json_int_t)r.differ, "rules", rules));
+			"differ", (json_int_t)r.differ, "reviews", (json_int_t)r.reviews,
+			"rules", rules));
 	} else {
 		for (size_t i = 0; i < r.nrules; i++)
 			printf("rule\t%s\trecorded %zu\tcandidate %zu\tnewly %zu\tno-longer %zu\n",
 				r.rules[i].rule, r.rules[i].recorded, r.rules[i].candidate,
 				r.rules[i].newly, r.rules[i].no_longer);
-		printf("total\treplayed %zu\tcompared %zu\tdiffer %zu\tpolicy %s\n", r.replayed,
-			r.compared, r.differ, r.policy);
+		printf("total\treplayed %zu\tcompared %zu\tdiffer %zu\tpolicy %s\treviews %zu\n",
+			r.replayed, r.compared, r.differ, r.policy, r.reviews);
 	}
 	opt = r.differ ? EXIT_PROBLEMS : EXIT_DONE;
 	cu_replay_report_clear(&r);
