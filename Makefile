@@ -7,10 +7,10 @@
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
-PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
+PKGS     = openssl lmdb libgit2 libarchive libconfig jansson libdeflate
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
-           libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps \
+           libseccomp-dev libdeflate-dev zlib1g-dev git openssh-client tar coreutils time procps \
            zip unzip xz-utils zstd
 # Unicode normalisation and case folding of names in case files
 DEB_PKGS += libunistring-dev
@@ -56,7 +56,7 @@ deps:
 	fi
 
 # ---- build ------------------------------------------------------------------
-build/obj/%.o: src/%.c $(wildcard include/custos/*.h)
+build/obj/%.o: src/%.c $(wildcard include/custos/*.h) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -74,7 +74,7 @@ custos: $(CLI_OBJ) build/libcustos.a
 	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libcustos.a $(LDLIBS)
 
 # sanitizer build of the library, for unit tests and the fuzz replay
-build/san/%.o: src/%.c $(wildcard include/custos/*.h)
+build/san/%.o: src/%.c $(wildcard include/custos/*.h) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<

@@ -439,7 +439,7 @@ put_mark(cu_index_txn *t, const unsigned char id[32], json_t *mark)
 
 int
 arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
-	const json_t *decision_doc)
+	const json_t *decision_doc, int fresh)
 {
 	const json_t *dec = json_object_get(decision_doc, "decision"), *f;
 	const char *verdict = arc_jstr(dec, "verdict");
@@ -453,7 +453,9 @@ arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
 	    verdict == NULL || (vd = cu_fund_lookup(cu_policy_verdicts, verdict)) < 0)
 		return cu_error_set(CU_EINVALID, "decision %s: no verdict or transaction id",
 			arc_jstr(decision_doc, "id") ? arc_jstr(decision_doc, "id") : "?");
-	if ((error = get_mark(&mark, t, id)) == 0) {
+	if (fresh)
+		error = CU_ENOTFOUND;
+	else if ((error = get_mark(&mark, t, id)) == 0) {
 		json_decref(mark);      /* already applied (a replay) */
 		return 0;
 	}
@@ -532,7 +534,7 @@ arc_fund_replay_decision(cu_archive *a, cu_index_txn *t, const json_t *decision_
 		error = cu_error_set(CU_EINVALID, "decision %s: record %s is not the one it names",
 			arc_jstr(decision_doc, "id"), arc_jstr(r, "ref"));
 	else
-		error = arc_fund_state_apply(a, t, txn, decision_doc);
+		error = arc_fund_state_apply(a, t, txn, decision_doc, 0);
 	json_decref(txn);
 	return error;
 }
@@ -813,7 +815,7 @@ arc_ingest_fund(cu_ingest *in, cu_archive *a, const char *source, const json_t *
 		goto done;
 	}
 	if ((error = arc_ingest_event(in, ev, ev_hex)) < 0 ||
-	    (error = arc_fund_state_apply(a, t, doc, ev)) < 0)
+	    (error = arc_fund_state_apply(a, t, doc, ev, 1)) < 0)
 		goto done;
 	verdict_line(line, sizeof(line), &dec);
 	if ((error = arc_ingest_set_decision(in, line, dec.verdict == CU_VERDICT_DENY)) < 0)
