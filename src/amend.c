@@ -372,6 +372,20 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			"from %s", arc_jstr(ev, "policy") ? arc_jstr(ev, "policy") : "?",
 			(long long)json_integer_value(json_object_get(ev, "rules")),
 			arc_jstr(ev, "source") ? arc_jstr(ev, "source") : "?");
+	} else if (strcmp(kind, "period_close") == 0) {
+		/* a regular check of the balances: the period and what it found */
+		const json_t *f;
+		size_t i, n = json_array_size(json_object_get(ev, "findings")), used;
+		action = "closed";
+		used = (size_t)snprintf(detail, sizeof(detail), "period close of %s: %zu finding%s",
+			arc_jstr(ev, "period") ? arc_jstr(ev, "period") : "?", n, n == 1 ? "" : "s");
+		json_array_foreach(json_object_get(ev, "findings"), i, f)
+			if (used < sizeof(detail))
+				used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s%s",
+					i ? ", " : " (", arc_jstr(f, "rule") ? arc_jstr(f, "rule") : "?");
+		if (used < sizeof(detail))
+			snprintf(detail + used, sizeof(detail) - used, "%s, policy %.12s",
+				n ? ")" : "", arc_jstr(ev, "policy") ? arc_jstr(ev, "policy") : "?");
 	} else if (strcmp(kind, "verify") == 0) {
 		action = "verified";
 		snprintf(detail, sizeof(detail), "verify run%s: %s, %lld problem%s, log size %lld",

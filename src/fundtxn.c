@@ -855,3 +855,61 @@ cu_archive_fund_close(cu_archive *a, int period, cu_decision *out)
 	cu_index_abort(t);
 	return error;
 }
+
+int
+cu_archive_fund_close_record(cu_archive *a, int period, cu_decision *out, char event_id[65])
+{
+	const cu_policy *p;
+	cu_policy_state st;
+	struct fstate fs;
+	cu_index_txn *t = NULL;
+	cu_history_file f;
+	json_t *ev = NULL, *dj = NULL;
+	char now[32], month[8], path[160], subject[160], *text = NULL;
+	uint64_t size, first;
+	size_t len;
+	int error;
+
+	event_id[0] = '\0';
+	if (a->mode != CU_ARCHIVE_WRITE)
+		return cu_error_set(CU_EINVALID, "a period close needs the archive opened for writing");
+	if ((error = cu_archive_policy(&p, a)) < 0 ||
+	    (error = cu_index_begin(&t, a->ix, 1)) < 0)
+		return error;
+	fs.a = a;
+	fs.t = t;
+	state_iface(&st, &fs);
+	if ((error = cu_policy_close(p, period, &st, out)) < 0 ||
+	    (error = cu_decision_json(&dj, out)) < 0)
+		goto done;
+	cu_now_rfc3339(now);
+	cu_month_format(month, period);
+	if ((error = cu_index_log_size(&size, t)) < 0)
+		goto done;
+	first = size;
+	if ((ev = arc_new_event(a, "period_close", "close", now)) == NULL ||
+	    json_object_set_new(ev, "period", json_string(month)) < 0 ||
+	    json_object_set(ev, "policy", json_object_get(dj, "policy")) < 0 ||
+	    json_object_set(ev, "findings", json_object_get(dj, "findings")) < 0) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
+	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
+	    (error = arc_index_event(t, ev)) < 0)
+		goto done;
+	f = (cu_history_file){ path, text, len };
+	snprintf(subject, sizeof(subject), "period close: %s, %zu finding%s", month, out->n,
+		out->n == 1 ? "" : "s");
+	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	t = NULL;
+done:
+	if (t != NULL)
+		cu_index_abort(t);
+	if (error < 0)
+		event_id[0] = '\0';
+	free(text);
+	json_decref(ev);
+	json_decref(dj);
+	return error;
+}

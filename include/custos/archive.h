@@ -501,6 +501,12 @@ int cu_archive_decision(json_t **out, cu_archive *a, const char *id_hex);
  * `period` (a cu_month_parse number).  Writes nothing. */
 struct cu_decision;
 int cu_archive_fund_close(cu_archive *a, int period, struct cu_decision *out);
+/* The same, and the run recorded as an event (kind "period_close", action
+ * "close", the period "YYYY-MM", the policy's digest and every finding)
+ * committed in the log, so that the regular checks of GB/T 27768 §6.3
+ * leave their evidence; event_id gets its id.  WRITE. */
+int cu_archive_fund_close_record(cu_archive *a, int period, struct cu_decision *out,
+	char event_id[65]);
 
 /* ---- policy replay (docs/fund-control.md, "Replay") ------------------- */
 
