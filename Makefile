@@ -7,11 +7,11 @@
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
-PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
+PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib libzstd
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
            libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps \
-           zip unzip xz-utils zstd
+           zip unzip xz-utils zstd libzstd-dev
 # Unicode normalisation and case folding of names in case files
 DEB_PKGS += libunistring-dev
 # the audit report's browser test (headless), and a font for its Chinese text
