@@ -7,11 +7,11 @@
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
-PKGS     = openssl lmdb libgit2 libarchive libconfig jansson libdeflate
+PKGS     = openssl lmdb libgit2 libarchive libconfig jansson libdeflate libzstd
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
            libseccomp-dev libdeflate-dev zlib1g-dev git openssh-client tar coreutils time procps \
-           zip unzip xz-utils zstd
+           zip unzip xz-utils zstd libzstd-dev
 # Unicode normalisation and case folding of names in case files
 DEB_PKGS += libunistring-dev
 # the audit report's browser test (headless), and a font for its Chinese text
@@ -164,6 +164,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/export.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/bagenc.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/disposition.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/backup.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe
 	bash tests/e2e/run.sh ./custos
@@ -176,6 +177,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/export.sh ./custos
 	bash tests/e2e/bagenc.sh ./custos
 	bash tests/e2e/disposition.sh ./custos
+	bash tests/e2e/backup.sh ./custos
 	bash tests/e2e/report.sh
 
 demo: deps

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "custos/archive.h"
+#include "custos/backup.h"
 #include "custos/error.h"
 #include "custos/history.h"
 #include "custos/index.h"
@@ -501,8 +502,30 @@ cu_archive_trace(cu_archive *a, const char *key, cu_trace_cb cb, void *payload)
 		evs[nevs++] = json_incref(revs[k]);
 	if (nevs > 1)
 		qsort(evs, nevs, sizeof(*evs), cmp_leaf_of);
-	for (size_t i = 0; i < nevs && error == 0; i++)
+	for (size_t i = 0; i < nevs && error == 0; i++) {
+		const char *ek = arc_jstr(evs[i], "kind");
+		if (ek != NULL && strcmp(ek, "backup") == 0) {
+			/* only the backups that hold (a revision of) the record */
+			for (size_t k = 0; k < nrevs; k++) {
+				uint64_t leaf = (uint64_t)json_integer_value(json_object_get(revs[k], "leaf"));
+				if (!cu_backup_holds(evs[i], leaf, detail, sizeof(detail)))
+					continue;
+				const json_t *by = json_object_get(evs[i], "by");
+				char ecommit[41] = "";
+				if (cu_index_get_commit(ecommit, t, (uint64_t)json_integer_value(
+						json_object_get(evs[i], "leaf"))) < 0)
+					cu_error_clear();
+				cu_trace_entry e = { arc_jstr(evs[i], "at"), "backed up", arc_jstr(by, "user"),
+					(unsigned long)json_integer_value(json_object_get(by, "uid")), detail,
+					ecommit, (uint64_t)json_integer_value(json_object_get(evs[i], "leaf")),
+					arc_jstr(evs[i], "id") ? arc_jstr(evs[i], "id") : "" };
+				error = cb(&e, payload);
+				break;
+			}
+			continue;
+		}
 		error = trace_event(t, evs[i], cb, payload);
+	}
 done:
 	if (t)
 		cu_index_abort(t);

@@ -238,6 +238,34 @@ take_lock(cu_archive *a, int wait_seconds)
 	return 0;
 }
 
+/* backup.c lets the lock go while it copies immutable files, and takes it
+ * again to record the backup. */
+void
+arc_unlock(cu_archive *a)
+{
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	a->lock_fd = -1;
+	a->mode = CU_ARCHIVE_READ;
+}
+
+int
+arc_relock(cu_archive *a, int wait_seconds)
+{
+	int error;
+
+	if (a->lock_fd >= 0)
+		return 0;
+	if ((error = take_lock(a, wait_seconds)) < 0) {
+		if (a->lock_fd >= 0)
+			close(a->lock_fd);
+		a->lock_fd = -1;
+		return error;
+	}
+	a->mode = CU_ARCHIVE_WRITE;
+	return 0;
+}
+
 /* ---- index entries from documents -------------------------------------------- */
 
 /* The display summary of a receipt record, with the ID number masked. */

@@ -43,6 +43,8 @@ struct cu_archive {
 	unsigned long uid;
 	int index_behind;           /* a reader found the index behind the history */
 	cu_policy *policy;          /* the fund-control policy in force (writers), or NULL */
+	int verify_no_record;       /* verify checks only: no event, no verify.state
+	                               (restore's check of the archive it rebuilt) */
 };
 
 /* The history path of a record's revision from its ref
@@ -245,5 +247,10 @@ int arc_policy_commit(cu_archive *a, const char *rules, size_t rlen, const char 
 
 /* Replays into the index what it has not seen of the history. */
 int arc_index_sync(cu_archive *a, size_t *replayed);
+
+/* backup.c: lets the writers' lock go (a is a reader from then on), and
+ * takes it again (waiting up to wait_seconds; a is a writer again). */
+void arc_unlock(cu_archive *a);
+int arc_relock(cu_archive *a, int wait_seconds);
 
 #endif

@@ -1370,6 +1370,8 @@ cu_archive_verify(cu_archive *a, const cu_verify_opts *o, cu_verify_cb cb, void 
 	cu_index_abort(v.t);
 	v.t = NULL;
 	/* 4. the run itself, in the history — unless the history is what failed */
+	if (a->verify_no_record)
+		goto done;
 	if (!v.history_broken && (error = record_run(&v)) < 0)
 		goto done;
 	now.log_size = v.size;

@@ -107,6 +107,20 @@ int cmd_review(struct cli *c, int argc, char **argv);
 int cmd_reconcile(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);
+int cmd_restore(struct cli *c, int argc, char **argv);
+
+/* Progress of a backup or restore on a terminal (cmd_backup.c): one line on
+ * stderr rewritten with \r: bytes, rate, time left. */
+struct cu_backup_progress;
+struct cli_progress {
+	const char *what;
+	double start;
+	int shown;
+};
+void cli_progress_begin(struct cli_progress *p, const char *what);
+void cli_progress(const struct cu_backup_progress *pr, void *payload);
+void cli_progress_end(struct cli_progress *p);
 
 /* getopt_long ids of the shared long options */
 #define OPT_ARCHIVE 'A'

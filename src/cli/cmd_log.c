@@ -167,7 +167,8 @@ help_trace(void)
 	printf("usage: custos [-A DIR] trace [--json] KEY\n\n"
 		"The whole life of a record in time order — ingested (who, when, from which\n"
 		"source), accessed (who, purpose, masked or not), the verify runs that\n"
-		"checked it — each with the commit and the log leaf that prove it.\n"
+		"checked it, the backups that hold it — each with the commit and the log\n"
+		"leaf that prove it.\n"
 		"Tab-separated: time, action, who, detail, commit, leaf.\n");
 }
 

@@ -37,6 +37,8 @@ static const struct command {
 	{ "reconcile", cmd_reconcile, "a bank statement against the books of one account" },
 	{ "policy", cmd_policy, "the fund-control policy in force: install, check, list, replay" },
 	{ "audit",  cmd_audit,  "the internal-control audit report of a period (HTML or JSON)" },
+	{ "backup", cmd_backup, "backups: keygen, create, list, verify, prune" },
+	{ "restore", cmd_restore, "restore a chain of backups into a new archive folder" },
 };
 
 static void
