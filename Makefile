@@ -184,9 +184,13 @@ demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof
 	bash tests/e2e/demo.sh ./custos
 
+# the backup bench's peers, installed only for make bench
+BENCH_PKGS = restic borgbackup
 bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
 	bash bench/run.sh ./custos
+	bash bench/backup.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check
 fuzz: build/libcustos.a
