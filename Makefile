@@ -7,11 +7,11 @@
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
-PKGS     = openssl lmdb libgit2 libarchive libconfig jansson zlib
+PKGS     = openssl lmdb libgit2 libarchive libconfig jansson libdeflate libzstd
 DEB_PKGS = gcc make pkg-config libssl-dev liblmdb-dev lmdb-utils libgit2-dev \
            libarchive-dev libconfig-dev libjansson-dev libcmocka-dev \
-           libseccomp-dev zlib1g-dev git openssh-client tar coreutils time procps \
-           zip unzip xz-utils zstd
+           libseccomp-dev libdeflate-dev zlib1g-dev git openssh-client tar coreutils time procps \
+           zip unzip xz-utils zstd libzstd-dev
 # Unicode normalisation and case folding of names in case files
 DEB_PKGS += libunistring-dev
 # the audit report's browser test (headless), and a font for its Chinese text
@@ -56,7 +56,7 @@ deps:
 	fi
 
 # ---- build ------------------------------------------------------------------
-build/obj/%.o: src/%.c $(wildcard include/custos/*.h)
+build/obj/%.o: src/%.c $(wildcard include/custos/*.h) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -74,7 +74,7 @@ custos: $(CLI_OBJ) build/libcustos.a
 	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) build/libcustos.a $(LDLIBS)
 
 # sanitizer build of the library, for unit tests and the fuzz replay
-build/san/%.o: src/%.c $(wildcard include/custos/*.h)
+build/san/%.o: src/%.c $(wildcard include/custos/*.h) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC san  $<"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -c -o $@ $<
@@ -184,9 +184,13 @@ demo: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof
 	bash tests/e2e/demo.sh ./custos
 
+# the backup bench's peers, installed only for make bench
+BENCH_PKGS = restic borgbackup
 bench: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
 	bash bench/run.sh ./custos
+	bash bench/backup.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check
 fuzz: build/libcustos.a

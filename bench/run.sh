@@ -7,6 +7,7 @@
 # by text at that size, and peak memory as the archive grows; fund transactions/s
 # with the shipped policy next to receipts/s, and policy replay over them.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 CUSTOS=$(realpath "${1:-./custos}")
 N=${2:-100000}
 GEN=$(realpath "${GEN:-build/gen_receipts}")
@@ -138,12 +139,7 @@ echo
 CB=${CASE_MB:-256}
 echo "== case files: one bag of $((CB / 16)) files of 16 MiB and 2,000 files of 4 KiB (~$CB MiB), as a .tar"
 C=$T/case/GS-BENCH
-mkdir -p "$C/data/large" "$C/data/small"
-for i in $(seq 1 $((CB / 16))); do head -c $((16 << 20)) /dev/urandom > "$C/data/large/scan-$i.bin"; done
-for i in $(seq 1 2000); do head -c 4096 /dev/urandom > "$C/data/small/page-$i.bin"; done
-printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$C/bagit.txt"
-(cd "$C" && find data -type f | LC_ALL=C sort | xargs sha256sum > manifest-sha256.txt)
-printf 'External-Identifier: GS-BENCH\nCase-Type: work_injury_determination\n' > "$C/bag-info.txt"
+make_bag "$C" GS-BENCH "$CB" work_injury_determination
 tar -C "$T/case" -cf "$T/case.tar" GS-BENCH
 bagbytes=$(du -sb "$C/data" | cut -f1)
 "$CUSTOS" -A "$T/c" init --fonds SI01 >/dev/null

@@ -255,6 +255,23 @@ cmp_leaf_of(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* Appends to detail " (RULE, RULE), policy <12 hex>" for the findings of a
+ * decision or a period close (just ", policy …" when none fired). */
+static void
+rules_and_policy(char *detail, size_t sz, const json_t *findings, const char *policy)
+{
+	size_t used = strlen(detail), i;
+	const json_t *f;
+
+	json_array_foreach(findings, i, f)
+		if (used < sz)
+			used += (size_t)snprintf(detail + used, sz - used, "%s%s", i ? ", " : " (",
+				arc_jstr(f, "rule") ? arc_jstr(f, "rule") : "?");
+	if (used < sz)
+		snprintf(detail + used, sz - used, "%s, policy %.12s",
+			json_array_size(findings) ? ")" : "", policy ? policy : "?");
+}
+
 /* Delivers one event document as a trace entry. */
 static int
 trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
@@ -347,19 +364,12 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			arc_jstr(ev, "purpose") ? "\"" : "");
 	} else if (strcmp(kind, "decision") == 0) {
 		/* a fund transaction judged: the verdict, the rules, the policy */
-		const json_t *d = json_object_get(ev, "decision"), *f;
-		size_t i, used;
+		const json_t *d = json_object_get(ev, "decision");
 		action = "decided";
-		used = (size_t)snprintf(detail, sizeof(detail), "%s",
+		snprintf(detail, sizeof(detail), "%s",
 			arc_jstr(d, "verdict") ? arc_jstr(d, "verdict") : "?");
-		json_array_foreach(json_object_get(d, "findings"), i, f)
-			if (used < sizeof(detail))
-				used += (size_t)snprintf(detail + used, sizeof(detail) - used, "%s%s",
-					i ? ", " : " (", arc_jstr(f, "rule") ? arc_jstr(f, "rule") : "?");
-		if (used < sizeof(detail))
-			snprintf(detail + used, sizeof(detail) - used, "%s, policy %.12s",
-				json_array_size(json_object_get(d, "findings")) ? ")" : "",
-				arc_jstr(d, "policy") ? arc_jstr(d, "policy") : "?");
+		rules_and_policy(detail, sizeof(detail), json_object_get(d, "findings"),
+			arc_jstr(d, "policy"));
 	} else if (strcmp(kind, "review") == 0) {
 		/* four eyes: a second person approved or rejected a queued transaction */
 		action = "reviewed";
@@ -373,6 +383,14 @@ trace_event(cu_index_txn *t, const json_t *ev, cu_trace_cb cb, void *payload)
 			"from %s", arc_jstr(ev, "policy") ? arc_jstr(ev, "policy") : "?",
 			(long long)json_integer_value(json_object_get(ev, "rules")),
 			arc_jstr(ev, "source") ? arc_jstr(ev, "source") : "?");
+	} else if (strcmp(kind, "period_close") == 0) {
+		/* a regular check of the balances: the period and what it found */
+		size_t n = json_array_size(json_object_get(ev, "findings"));
+		action = "closed";
+		snprintf(detail, sizeof(detail), "period close of %s: %zu finding%s",
+			arc_jstr(ev, "period") ? arc_jstr(ev, "period") : "?", n, n == 1 ? "" : "s");
+		rules_and_policy(detail, sizeof(detail), json_object_get(ev, "findings"),
+			arc_jstr(ev, "policy"));
 	} else if (strcmp(kind, "verify") == 0) {
 		action = "verified";
 		snprintf(detail, sizeof(detail), "verify run%s: %s, %lld problem%s, log size %lld",

@@ -15,6 +15,15 @@
 #include "custos/policy.h"
 #include "custos/sig.h"
 
+/* The person key last computed by arc_person_key, with the normalised
+ * number it belongs to; wiped when the archive is closed.  An archive
+ * handle is used by one thread at a time. */
+struct arc_person_memo {
+	char          norm[19];
+	unsigned char key[32];
+	int           valid;
+};
+
 struct cu_archive {
 	char path[3800];
 	int mode;
@@ -29,6 +38,7 @@ struct cu_archive {
 	cu_signer *signer;          /* writers only */
 	unsigned char hmac[CU_HMAC_KEY_LEN];
 	int have_hmac;
+	struct arc_person_memo *person_memo;  /* the last person key computed */
 	char user[128];
 	unsigned long uid;
 	int index_behind;           /* a reader found the index behind the history */
@@ -190,9 +200,11 @@ int arc_index_fund(cu_archive *a, cu_index_txn *t, const json_t *doc, int remove
 json_t *arc_fund_summary(const json_t *doc);
 /* THE state update: what a transaction (its record document) and its
  * decision event establish in the LMDB state (pstate.h's table); the same
- * on ingest and on replay; applying a decision twice changes nothing. */
+ * on ingest and on replay; applying a decision twice changes nothing.
+ * fresh: the transaction was archived in this very write (ingest), so it
+ * cannot have been applied before and the check is skipped. */
 int arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
-	const json_t *decision_doc);
+	const json_t *decision_doc, int fresh);
 /* Replay of a decision event: loads the transaction it names and applies. */
 int arc_fund_replay_decision(cu_archive *a, cu_index_txn *t, const json_t *decision_doc);
 /* For the review queue: a transaction queued for review becomes effective

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <zstd.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
@@ -31,6 +32,8 @@
 #include "custos/error.h"
 #include "custos/history.h"
 #include "custos/index.h"
+#include "custos/mlog.h"
+#include "custos/note.h"
 #include "custos/sig.h"
 #include "custos/util.h"
 #include "archive_int.h"
@@ -52,6 +55,10 @@
 #define BK_NS "custos-backup"
 #define MANIFEST "custos-backup/manifest.json"
 #define MANIFEST_SIG "custos-backup/manifest.sig"
+/* a full backup's compact copy of the index (a cache, but rebuilding it is
+ * most of a restore's time: docs/backup.md) */
+#define INDEX_MEMBER "index/data.mdb"
+#define PERSON_KEY_CHECK "custos backup person key check v1"
 
 /* ---- keys ------------------------------------------------------------------------- */
 
@@ -162,6 +169,9 @@ struct bk_out {
 	size_t used;
 	uint64_t index, bytes;
 	EVP_CIPHER_CTX *cx;
+	ZSTD_CCtx *z;       /* the tar stream's compression (before encryption) */
+	unsigned char *zbuf;
+	size_t zcap;
 	int failed;
 	char failure[256];
 };
@@ -225,18 +235,73 @@ out_write(struct bk_out *o, const void *p, size_t n)
 	return 0;
 }
 
+/* Compresses len bytes (mode ZSTD_e_continue) or ends the frame
+ * (ZSTD_e_end), passing the output on; -1 on failure (remembered). */
+static int
+out_zstd(struct bk_out *o, const void *p, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { p, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { o->zbuf, o->zcap, 0 };
+
+		left = ZSTD_compressStream2(o->z, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			o->failed = 1;
+			snprintf(o->failure, sizeof(o->failure), "zstd: %s", ZSTD_getErrorName(left));
+			return -1;
+		}
+		if (out.pos > 0 && out_write(o, o->zbuf, out.pos) < 0)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+/*
+ * zstd through libzstd itself rather than libarchive's filter: libarchive
+ * 3.6 compresses on one thread, and zstd's own workers (one per core) took
+ * a full backup from single-core speed to nearly twice it.  The output is
+ * the same format, a zstd frame, read back by libarchive's zstd filter and
+ * by `tar --zstd`.
+ */
+static int
+out_zstd_begin(struct bk_out *o, int level)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if ((o->z = ZSTD_createCCtx()) == NULL || (o->zbuf = malloc(ZSTD_CStreamOutSize())) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	o->zcap = ZSTD_CStreamOutSize();
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(o->z, ZSTD_c_compressionLevel, level)))
+		return cu_error_set(CU_ERROR, "zstd: cannot set the level");
+	/* a libzstd built without threads refuses workers: one thread then */
+	if (ncpu > 1)
+		(void)ZSTD_CCtx_setParameter(o->z, ZSTD_c_nbWorkers, (int)(ncpu > 8 ? 8 : ncpu));
+	return 0;
+}
+
 static la_ssize_t
 out_cb(struct archive *ar, void *client, const void *buf, size_t len)
 {
+	struct bk_out *o = client;
+
 	(void)ar;
 	/* a failure is remembered and reported when the member ends */
-	out_write(client, buf, len);
+	if (o->z != NULL)
+		out_zstd(o, buf, len, ZSTD_e_continue);
+	else
+		out_write(o, buf, len);
 	return (la_ssize_t)len;
 }
 
 static void
 out_free(struct bk_out *o)
 {
+	ZSTD_freeCCtx(o->z);
+	o->z = NULL;
+	free(o->zbuf);
+	o->zbuf = NULL;
 	explicit_bzero(o->key, sizeof(o->key));
 	if (o->buf)
 		explicit_bzero(o->buf, BK_CHUNK);
@@ -596,7 +661,7 @@ member_path_ok(const char *p)
 			return 0;
 	}
 	if (strcmp(p, "archive.json") == 0 || strcmp(p, "archive.conf") == 0 ||
-	    strcmp(p, "keys/signing.pub") == 0 || is_secret(p))
+	    strcmp(p, "keys/signing.pub") == 0 || is_secret(p) || strcmp(p, INDEX_MEMBER) == 0)
 		return 1;
 	if (strncmp(p, "objects/sha256/", 15) == 0 || strncmp(p, "objects/packs/", 14) == 0) {
 		unsigned char d[32];
@@ -1003,6 +1068,7 @@ struct member {
 	int named;        /* named by its digest: checked while it is copied */
 	int immutable;
 	char *data;       /* a mutable file: its bytes as the lock saw them */
+	char *src;        /* read from here, not from the archive (the index copy) */
 };
 
 struct snap {
@@ -1024,8 +1090,46 @@ members_free(struct member *v, size_t n)
 		if (v[i].data)
 			explicit_bzero(v[i].data, v[i].size);
 		free(v[i].data);
+		free(v[i].src);
 	}
 	free(v);
+}
+
+/* A compact copy of the index into a hidden part file of the backup folder
+ * (locked, so that another backup's clean-up leaves it alone; removed by
+ * the caller through tmp), added to the snapshot as INDEX_MEMBER.  Taken
+ * under the writers' lock, it reflects exactly the snapshot's head. */
+static int
+snap_add_index(struct snap *s, const char *dir, char tmp[4200], int *tmp_fd)
+{
+	struct member *m;
+	struct stat st;
+	int error;
+
+	if ((error = cu_pathf(tmp, 4200, "%s/.custos-index-XXXXXX.cbk.part", dir)) < 0)
+		return error;
+	if ((*tmp_fd = mkstemps(tmp, 9)) < 0) {
+		error = cu_error_sys("%s", tmp);
+		tmp[0] = '\0';
+		return error;
+	}
+	if (flock(*tmp_fd, LOCK_EX | LOCK_NB) < 0)
+		return cu_error_sys("lock %s", tmp);
+	if ((error = cu_index_copy(s->a->ix, *tmp_fd)) < 0)
+		return cu_error_prefix(error, "%s", tmp);
+	if (fstat(*tmp_fd, &st) < 0)
+		return cu_error_sys("%s", tmp);
+	if ((error = cu_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v))) < 0)
+		return error;
+	m = &s->v[s->n];
+	memset(m, 0, sizeof(*m));
+	if ((m->path = strdup(INDEX_MEMBER)) == NULL || (m->src = strdup(tmp)) == NULL) {
+		free(m->path);
+		return cu_error_set(CU_ERROR, "out of memory");
+	}
+	m->size = (uint64_t)st.st_size;
+	s->n++;
+	return 0;
 }
 
 static int
@@ -1257,11 +1361,15 @@ keep_new(struct snap *s, const struct held *held, size_t nheld)
 		} else if (h != NULL) {
 			free(m->path);
 			free(m->data);
+			free(m->src);
 			continue;
 		}
 		if (!m->have_sha) {
-			if ((error = cu_pathf(p, sizeof(p), "%s/%s", s->a->path, m->path)) < 0 ||
-			    (error = hash_file(m->sha, &m->size, p)) < 0)
+			if (m->src != NULL)
+				error = cu_pathf(p, sizeof(p), "%s", m->src);
+			else
+				error = cu_pathf(p, sizeof(p), "%s/%s", s->a->path, m->path);
+			if (error < 0 || (error = hash_file(m->sha, &m->size, p)) < 0)
 				break;
 			m->have_sha = 1;
 		}
@@ -1271,6 +1379,7 @@ keep_new(struct snap *s, const struct held *held, size_t nheld)
 				explicit_bzero(m->data, m->size);
 			free(m->path);
 			free(m->data);
+			free(m->src);
 			continue;
 		}
 		s->v[k++] = *m;
@@ -1347,7 +1456,7 @@ writer_mem(struct bk_writer *w, const char *path, const void *data, size_t len, 
 static int
 member_mode(const char *path)
 {
-	if (is_secret(path))
+	if (is_secret(path) || strcmp(path, INDEX_MEMBER) == 0)
 		return 0600;
 	if (strncmp(path, "objects/", 8) == 0 || strncmp(path, "history.git/objects/", 20) == 0)
 		return 0444;
@@ -1371,7 +1480,11 @@ writer_file(struct bk_writer *w, cu_archive *a, const struct member *m, unsigned
 		w->prog.bytes_done += m->size;
 		return 0;
 	}
-	if ((error = cu_pathf(p, sizeof(p), "%s/%s", a->path, m->path)) < 0)
+	if (m->src != NULL)
+		error = cu_pathf(p, sizeof(p), "%s", m->src);
+	else
+		error = cu_pathf(p, sizeof(p), "%s/%s", a->path, m->path);
+	if (error < 0)
 		return error;
 	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return cu_error_sys("%s", p);
@@ -1394,7 +1507,10 @@ writer_file(struct bk_writer *w, cu_archive *a, const struct member *m, unsigned
 				cu_error_set(CU_EINVALID, "%s: shorter than when the backup began", p);
 			break;
 		}
-		EVP_DigestUpdate(md, buf, (size_t)n);
+		/* the index copy is this backup's own locked file, hashed a moment
+		 * ago; a change since would fail the manifest's digest on verify */
+		if (m->src == NULL)
+			EVP_DigestUpdate(md, buf, (size_t)n);
 		if (archive_write_data(w->ar, buf, (size_t)n) != n || w->out.failed) {
 			error = writer_fail(w, m->path);
 			break;
@@ -1406,7 +1522,7 @@ writer_file(struct bk_writer *w, cu_archive *a, const struct member *m, unsigned
 	EVP_DigestFinal_ex(md, sha, NULL);
 	EVP_MD_CTX_free(md);
 	close(fd);
-	if (error == 0 && memcmp(sha, m->sha, 32) != 0)
+	if (error == 0 && m->src == NULL && memcmp(sha, m->sha, 32) != 0)
 		error = cu_error_set(CU_EINVALID, "%s: does not match %s (run custos verify); "
 			"no backup written", p, m->named ? "its name" : "the digest taken at the start");
 	return error;
@@ -1565,9 +1681,10 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 	time_t tnow;
 	struct tm tm;
 	int error, incremental, have_parent = 0, created = 0, keyed = o->key_file != NULL;
-	char *ckpt = NULL;
+	char *ckpt = NULL, idx_tmp[4200] = "";
 	uint64_t log_size = 0;
 	cu_index_txn *t = NULL;
+	int idx_fd = -1;
 
 	memset(r, 0, sizeof(*r));
 	memset(&s, 0, sizeof(s));
@@ -1631,6 +1748,11 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 		goto done;
 	cu_index_abort(t);
 	t = NULL;
+	/* a full backup carries the index as it stands at the head above, so that
+	 * a restore need not rebuild it; an incremental's commits are replayed
+	 * into it when its chain is restored */
+	if (!incremental && (error = snap_add_index(&s, o->dir, idx_tmp, &idx_fd)) < 0)
+		goto done;
 	/* the files are immutable or read: writers may go on */
 	arc_unlock(a);
 	/* what the chain does not hold yet */
@@ -1681,6 +1803,19 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 	if (manifest == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
+	}
+	{
+		/* names the person key without revealing it: a restore given the
+		 * keys from outside can tell whether the index it carries was
+		 * keyed with the same one */
+		unsigned char chk[32];
+		if (a->have_hmac && (error = cu_hmac_sha256(chk, a->hmac, PERSON_KEY_CHECK,
+				strlen(PERSON_KEY_CHECK))) < 0)
+			goto done;
+		if (a->have_hmac) {
+			cu_hex(hex, chk, 32);
+			json_object_set_new(manifest, "person_key_check", json_string(hex));
+		}
 	}
 	if (incremental) {
 		const json_t *pm = chain[nchain - 1];
@@ -1738,21 +1873,14 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 		goto done;
 	}
 	if (archive_write_set_format_pax_restricted(w.ar) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(w.ar) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(w.ar, "zstd", "compression-level", "3") < ARCHIVE_WARN ||
+	    archive_write_add_filter_none(w.ar) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w.ar, 65536) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w.ar, 1) != ARCHIVE_OK) {
 		error = cu_error_set(CU_ERROR, "%s: %s", r->file, archive_error_string(w.ar));
 		goto done;
 	}
-	{
-		/* libarchive 3.6 knows zstd:threads; an older one says so and goes on */
-		char nthreads[24];
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		snprintf(nthreads, sizeof(nthreads), "%ld", ncpu > 0 ? ncpu : 1);
-		if (archive_write_set_filter_option(w.ar, "zstd", "threads", nthreads) < ARCHIVE_WARN)
-			archive_clear_error(w.ar);
-	}
+	if ((error = out_zstd_begin(&w.out, 3)) < 0)
+		goto done;
 	if (archive_write_open(w.ar, &w.out, NULL, out_cb, NULL) != ARCHIVE_OK) {
 		error = cu_error_set(CU_ERROR, "%s: %s", r->file, archive_error_string(w.ar));
 		goto done;
@@ -1765,7 +1893,8 @@ cu_archive_backup(cu_archive *a, const cu_backup_opts *o, cu_backup_result *r)
 			goto done;
 		w.prog.members_done++;
 	}
-	if (archive_write_close(w.ar) != ARCHIVE_OK || w.out.failed) {
+	if (archive_write_close(w.ar) != ARCHIVE_OK || w.out.failed ||
+	    out_zstd(&w.out, NULL, 0, ZSTD_e_end) < 0) {
 		error = writer_fail(&w, "the end");
 		goto done;
 	}
@@ -1832,6 +1961,10 @@ done:
 		close(w.out.fd);
 	if (created)
 		unlink(part);
+	if (idx_tmp[0] != '\0')
+		unlink(idx_tmp);
+	if (idx_fd >= 0)
+		close(idx_fd);
 	out_free(&w.out);
 	explicit_bzero(key, sizeof(key));
 	free(buf);
@@ -2362,6 +2495,82 @@ verify_count(const cu_verify_problem *p, void *payload)
 		p->ref ? ": " : "", p->message);
 }
 
+/* 1 if the person key restored into tmp is the one the manifest names. */
+static int
+same_person_key(const char *tmp, const json_t *manifest)
+{
+	unsigned char key[CU_HMAC_KEY_LEN], chk[32];
+	const char *want = arc_jstr(manifest, "person_key_check");
+	char p[4200], hex[65];
+	int same;
+
+	if (want == NULL || cu_pathf(p, sizeof(p), "%s/keys/person.hmac", tmp) < 0 ||
+	    cu_hmac_key_load(key, p) < 0 ||
+	    cu_hmac_sha256(chk, key, PERSON_KEY_CHECK, strlen(PERSON_KEY_CHECK)) < 0) {
+		explicit_bzero(key, sizeof(key));
+		cu_error_clear();
+		return 0;
+	}
+	explicit_bzero(key, sizeof(key));
+	cu_hex(hex, chk, 32);
+	same = strcmp(hex, want) == 0;
+	return same;
+}
+
+/* The restored archive's log, as its index holds it, against the last
+ * backup's signed checkpoint: the index must name the history head, hold
+ * exactly the checkpoint's number of leaves, and their Merkle root must be
+ * the checkpoint's.  *log_size gets the size. */
+static int
+check_restored_log(cu_archive *a, const json_t *last, uint64_t *log_size)
+{
+	unsigned char pub[CU_ED25519_PUB], root[32], want[32];
+	char ihead[CU_OID_HEX], hhead[CU_OID_HEX], *text = NULL, *origin = NULL;
+	const char *note = arc_jstr(last, "checkpoint");
+	cu_index_txn *t = NULL;
+	cu_mlog_store st;
+	uint64_t size = 0, want_size = 0;
+	int error;
+
+	if (note == NULL)
+		return cu_error_set(CU_EINVALID, "the last backup's manifest has no checkpoint");
+	if ((error = arc_ssh_pub_raw(pub, a->signing_key)) < 0 ||
+	    (error = cu_note_verify(&text, note, a->name, pub)) < 0 ||
+	    (error = cu_checkpoint_parse(&origin, &want_size, want, text)) < 0) {
+		error = cu_error_prefix(CU_EINVALID, "the last backup's checkpoint");
+		goto done;
+	}
+	if ((error = cu_index_begin(&t, a->ix, 0)) < 0 ||
+	    (error = cu_index_get_head(ihead, t)) < 0 ||
+	    (error = cu_history_head(hhead, a->hist)) < 0 ||
+	    (error = cu_index_log_size(&size, t)) < 0)
+		goto done;
+	if (strcmp(ihead, hhead) != 0) {
+		error = cu_error_set(CU_EINVALID, "the restored index reflects commit %.12s, "
+			"the history's head is %.12s", ihead, hhead);
+		goto done;
+	}
+	if (size != want_size) {
+		error = cu_error_set(CU_EINVALID, "the restored log holds %llu leaves, the "
+			"checkpoint %llu", (unsigned long long)size, (unsigned long long)want_size);
+		goto done;
+	}
+	cu_index_mlog_store(&st, t);
+	if ((error = cu_mlog_root(root, &st, size)) < 0)
+		goto done;
+	if (memcmp(root, want, 32) != 0) {
+		error = cu_error_set(CU_EINVALID, "the restored log's root is not the checkpoint's");
+		goto done;
+	}
+	*log_size = size;
+done:
+	if (t != NULL)
+		cu_index_abort(t);
+	free(text);
+	free(origin);
+	return error;
+}
+
 /* Puts a secret key file given on the command line into the new archive. */
 static int
 copy_secret(const char *tmp, const char *rel, const char *from)
@@ -2610,31 +2819,66 @@ cu_backup_restore(const char *newdir, const char *const *files, size_t nfiles,
 		goto done;
 	{
 		const json_t *last = order[norder - 1]->manifest;
-		cu_verify_opts vo;
-		cu_verify_report vr;
-		char head[CU_OID_HEX];
-		memset(&vo, 0, sizeof(vo));
-		if ((error = cu_archive_open(&a, tmp, CU_ARCHIVE_REPAIR, 0)) < 0 ||
-		    (error = cu_archive_reindex(a, &res->commits)) < 0) {
+		char head[CU_OID_HEX], ip[4200];
+		uint64_t log_size = 0;
+		int shipped;
+
+		if ((error = cu_pathf(ip, sizeof(ip), "%s/%s", tmp, INDEX_MEMBER)) < 0)
+			goto done;
+		shipped = access(ip, F_OK) == 0;
+		/* keys given from outside: the carried index holds person keys made
+		 * with the archive's own key; with another, it is rebuilt */
+		if (shipped && !secrets && !same_person_key(tmp, order[0]->manifest)) {
+			if (unlink(ip) < 0) {
+				error = cu_error_sys("%s", ip);
+				goto done;
+			}
+			shipped = 0;
+		}
+		if (shipped) {
+			/* the index came with the full backup, at its head: a writer's
+			 * open replays the incrementals' commits into it */
+			if ((error = cu_archive_open(&a, tmp, CU_ARCHIVE_WRITE, 0)) < 0) {
+				error = cu_error_prefix(error, "the restored archive");
+				goto done;
+			}
+			if ((error = check_restored_log(a, last, &log_size)) < 0)
+				goto done;
+			/* verify reads the archive as it is, as a repair would */
+			if (o->full_check) {
+				cu_archive_free(a);
+				a = NULL;
+				if ((error = cu_archive_open(&a, tmp, CU_ARCHIVE_REPAIR, 0)) < 0)
+					goto done;
+			}
+		} else if ((error = cu_archive_open(&a, tmp, CU_ARCHIVE_REPAIR, 0)) < 0 ||
+			   (error = cu_archive_reindex(a, &res->commits)) < 0) {
 			error = cu_error_prefix(CU_EINVALID, "the restored archive");
 			goto done;
 		}
-		a->verify_no_record = 1;
-		if ((error = cu_archive_verify(a, &vo, verify_count, &x, &vr)) < 0)
-			goto done;
-		if (x.problems > 0) {
-			error = cu_error_set(CU_EINVALID, "%s", x.first);
-			goto done;
+		if (!shipped || o->full_check) {
+			cu_verify_opts vo;
+			cu_verify_report vr;
+
+			memset(&vo, 0, sizeof(vo));
+			a->verify_no_record = 1;
+			if ((error = cu_archive_verify(a, &vo, verify_count, &x, &vr)) < 0)
+				goto done;
+			if (x.problems > 0) {
+				error = cu_error_set(CU_EINVALID, "%s", x.first);
+				goto done;
+			}
+			log_size = vr.log_size;
 		}
 		if ((error = cu_history_head(head, a->hist)) < 0)
 			goto done;
 		snprintf(res->head, sizeof(res->head), "%s", head);
-		res->log_size = vr.log_size;
+		res->log_size = log_size;
 		if (strcmp(head, arc_jstr(last, "head") ? arc_jstr(last, "head") : "") != 0 ||
-		    vr.log_size != (uint64_t)jint(last, "log_size")) {
+		    log_size != (uint64_t)jint(last, "log_size")) {
 			error = cu_error_set(CU_EINVALID, "%s: the restored history (head %.12s, log size "
 				"%llu) is not the one backed up (head %.12s, log size %lld)",
-				order[norder - 1]->file, head, (unsigned long long)vr.log_size,
+				order[norder - 1]->file, head, (unsigned long long)log_size,
 				arc_jstr(last, "head") ? arc_jstr(last, "head") : "?",
 				(long long)jint(last, "log_size"));
 			goto done;

@@ -142,51 +142,54 @@ done:
 static int
 utf8_valid(const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
-	while (i < len)
-		if (cu_utf8_next((const unsigned char *)s, len, &i) < 0)
+	while (i < len) {
+		if (u[i] < 0x80) {      /* ASCII, most of every document */
+			i++;
+			continue;
+		}
+		if (cu_utf8_next(u, len, &i) < 0)
 			return -1;
+	}
 	return 0;
 }
 
-/* Sort weight of a code point such that comparing weights orders strings as
- * comparing their UTF-16 code units would: a supplementary character is a
- * surrogate pair (0xD800-0xDBFF first), which sorts after every BMP
- * character below 0xD800 but before those from 0xE000 to 0xFFFF.  Code
- * point order (= UTF-8 byte order) gets exactly that one range wrong, so it
- * is moved above all supplementary code points. */
-static long
-utf16_weight(long cp)
+/* Names by UTF-16 code units (RFC 8785 3.2.3), for valid UTF-8.  UTF-8
+ * byte order is code point order, which is UTF-16 order except for one
+ * range: at the first byte that differs, both strings are at the same
+ * place in a character (the prefix is shared), so if both bytes lead a
+ * character and one leads a supplementary character (0xF0-0xF4) while the
+ * other leads one from U+E000 to U+FFFF (0xEE, 0xEF), the order is turned
+ * round; otherwise it is the bytes' order. */
+static int
+name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	return cp >= 0xe000 && cp <= 0xffff ? cp + 0x200000 : cp;
+	const unsigned char *sa = (const unsigned char *)a, *sb = (const unsigned char *)b;
+	size_t n = alen < blen ? alen : blen;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ca = sa[i], cb = sb[i];
+
+		if (ca == cb)
+			continue;
+		if ((ca >= 0xf0 && (cb == 0xee || cb == 0xef)) ||
+		    (cb >= 0xf0 && (ca == 0xee || ca == 0xef)))
+			return ca < cb ? 1 : -1;
+		return ca < cb ? -1 : 1;
+	}
+	return alen < blen ? -1 : alen > blen;
 }
 
-/* qsort comparator: member names by UTF-16 code units (RFC 8785 3.2.3).
- * Names were validated as UTF-8 when collected. */
+/* qsort comparator: member names by UTF-16 code units.  Names were
+ * validated as UTF-8 when collected. */
 static int
 member_cmp(const void *pa, const void *pb)
 {
 	const struct member *a = pa, *b = pb;
-	const unsigned char *sa = (const unsigned char *)a->key;
-	const unsigned char *sb = (const unsigned char *)b->key;
-	size_t i = 0, j = 0;
 
-	while (i < a->keylen && j < b->keylen) {
-		long ca = cu_utf8_next(sa, a->keylen, &i);
-		long cb = cu_utf8_next(sb, b->keylen, &j);
-		if (ca < 0 || cb < 0)   /* cannot happen after validation */
-			return memcmp(sa, sb, a->keylen < b->keylen ? a->keylen : b->keylen);
-		ca = utf16_weight(ca);
-		cb = utf16_weight(cb);
-		if (ca != cb)
-			return ca < cb ? -1 : 1;
-	}
-	if (i < a->keylen)
-		return 1;
-	if (j < b->keylen)
-		return -1;
-	return 0;
+	return name_cmp(a->key, a->keylen, b->key, b->keylen);
 }
 
 /* Writes s[0..len) as a JSON string the way ECMAScript JSON.stringify does:
@@ -253,9 +256,21 @@ write_integer(struct cbuf *b, json_int_t v, const struct frame *at)
 	return cbuf_put(b, num, (size_t)n);
 }
 
-/* Writes an object with its members sorted by UTF-16 code units. */
+/* Where a member would be inserted into an object being written: the
+ * offset in the output of the first member that sorts after `key` (or of
+ * the closing brace), and whether any member comes after it. */
+struct splice {
+	const char *key;
+	size_t      keylen;
+	size_t      offset;
+	int         before_member;
+	int         empty;
+};
+
+/* Writes an object with its members sorted by UTF-16 code units; with sp,
+ * notes where sp->key would go (the object must not hold it). */
 static int
-write_object(struct cbuf *b, const json_t *obj, const struct frame *at)
+write_object_at(struct cbuf *b, const json_t *obj, const struct frame *at, struct splice *sp)
 {
 	struct member *m = NULL;
 	size_t n = json_object_size(obj), k = 0;
@@ -279,20 +294,44 @@ write_object(struct cbuf *b, const json_t *obj, const struct frame *at)
 		qsort(m, k, sizeof(*m), member_cmp);
 	if ((error = cbuf_putc(b, '{')) < 0)
 		goto done;
+	if (sp != NULL) {
+		sp->before_member = 0;
+		sp->empty = k == 0;
+	}
 	for (size_t i = 0; i < k; i++) {
 		struct frame f = { at, m[i].key, m[i].keylen, 0 };
 
 		if (i > 0 && (error = cbuf_putc(b, ',')) < 0)
 			goto done;
+		if (sp != NULL && !sp->before_member) {
+			int c = name_cmp(m[i].key, m[i].keylen, sp->key, sp->keylen);
+
+			if (c == 0) {
+				error = fail_at(at, "member to insert is already present");
+				goto done;
+			}
+			if (c > 0) {
+				sp->before_member = 1;
+				sp->offset = b->len;
+			}
+		}
 		if ((error = write_string(b, m[i].key, m[i].keylen, &f)) < 0 ||
 		    (error = cbuf_putc(b, ':')) < 0 ||
 		    (error = write_value(b, m[i].value, &f)) < 0)
 			goto done;
 	}
+	if (sp != NULL && !sp->before_member)
+		sp->offset = b->len;
 	error = cbuf_putc(b, '}');
 done:
 	free(m);
 	return error;
+}
+
+static int
+write_object(struct cbuf *b, const json_t *obj, const struct frame *at)
+{
+	return write_object_at(b, obj, at, NULL);
 }
 
 /* Writes an array, elements in order. */
@@ -378,5 +417,51 @@ cu_canon_digest(char out[65], const json_t *v)
 	cu_hex(out, md, sizeof(md));
 done:
 	free(text);
+	return error;
+}
+
+/* See canon.h. */
+int
+cu_canon_sealed(char **out, size_t *len, char id_hex[65], const char *key, const json_t *doc)
+{
+	struct cbuf b = { 0 };
+	struct splice sp = { key, strlen(key), 0, 0, 0 };
+	unsigned char md[CU_SHA256_LEN];
+	char member[128];
+	char *p = NULL;
+	size_t mlen;
+	int error, n;
+
+	*out = NULL;
+	*len = 0;
+	id_hex[0] = '\0';
+	if (!json_is_object(doc))
+		return cu_error_set(CU_EINVALID, "canonical JSON: only an object can be sealed");
+	if (sp.keylen > 64 || utf8_valid(key, sp.keylen) < 0)
+		return cu_error_set(CU_EINVALID, "canonical JSON: bad member name to seal with");
+	if ((error = write_object_at(&b, doc, NULL, &sp)) < 0 ||
+	    (error = cu_sha256(md, b.p, b.len)) < 0)
+		goto done;
+	cu_hex(id_hex, md, sizeof(md));
+	/* "key":"<hex>" plus the comma that joins it to its neighbour */
+	n = snprintf(member, sizeof(member), "%s\"%s\":\"%s\"%s",
+		sp.before_member || sp.empty ? "" : ",", key, id_hex, sp.before_member ? "," : "");
+	if (n < 0 || (size_t)n >= sizeof(member)) {
+		error = cu_error_set(CU_ERROR, "canonical JSON: member too long");
+		goto done;
+	}
+	mlen = (size_t)n;
+	if ((p = malloc(b.len + mlen + 1)) == NULL) {
+		error = cu_error_set(CU_ERROR, "canonical JSON: out of memory");
+		goto done;
+	}
+	memcpy(p, b.p, sp.offset);
+	memcpy(p + sp.offset, member, mlen);
+	memcpy(p + sp.offset + mlen, b.p + sp.offset, b.len - sp.offset);
+	p[b.len + mlen] = '\0';
+	*out = p;
+	*len = b.len + mlen;
+done:
+	free(b.p);
 	return error;
 }

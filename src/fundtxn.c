@@ -439,7 +439,7 @@ put_mark(cu_index_txn *t, const unsigned char id[32], json_t *mark)
 
 int
 arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
-	const json_t *decision_doc)
+	const json_t *decision_doc, int fresh)
 {
 	const json_t *dec = json_object_get(decision_doc, "decision"), *f;
 	const char *verdict = arc_jstr(dec, "verdict");
@@ -453,7 +453,9 @@ arc_fund_state_apply(cu_archive *a, cu_index_txn *t, const json_t *txn_doc,
 	    verdict == NULL || (vd = cu_fund_lookup(cu_policy_verdicts, verdict)) < 0)
 		return cu_error_set(CU_EINVALID, "decision %s: no verdict or transaction id",
 			arc_jstr(decision_doc, "id") ? arc_jstr(decision_doc, "id") : "?");
-	if ((error = get_mark(&mark, t, id)) == 0) {
+	if (fresh)
+		error = CU_ENOTFOUND;
+	else if ((error = get_mark(&mark, t, id)) == 0) {
 		json_decref(mark);      /* already applied (a replay) */
 		return 0;
 	}
@@ -532,7 +534,7 @@ arc_fund_replay_decision(cu_archive *a, cu_index_txn *t, const json_t *decision_
 		error = cu_error_set(CU_EINVALID, "decision %s: record %s is not the one it names",
 			arc_jstr(decision_doc, "id"), arc_jstr(r, "ref"));
 	else
-		error = arc_fund_state_apply(a, t, txn, decision_doc);
+		error = arc_fund_state_apply(a, t, txn, decision_doc, 0);
 	json_decref(txn);
 	return error;
 }
@@ -813,7 +815,7 @@ arc_ingest_fund(cu_ingest *in, cu_archive *a, const char *source, const json_t *
 		goto done;
 	}
 	if ((error = arc_ingest_event(in, ev, ev_hex)) < 0 ||
-	    (error = arc_fund_state_apply(a, t, doc, ev)) < 0)
+	    (error = arc_fund_state_apply(a, t, doc, ev, 1)) < 0)
 		goto done;
 	verdict_line(line, sizeof(line), &dec);
 	if ((error = arc_ingest_set_decision(in, line, dec.verdict == CU_VERDICT_DENY)) < 0)
@@ -851,5 +853,63 @@ cu_archive_fund_close(cu_archive *a, int period, cu_decision *out)
 	state_iface(&st, &fs);
 	error = cu_policy_close(p, period, &st, out);
 	cu_index_abort(t);
+	return error;
+}
+
+int
+cu_archive_fund_close_record(cu_archive *a, int period, cu_decision *out, char event_id[65])
+{
+	const cu_policy *p;
+	cu_policy_state st;
+	struct fstate fs;
+	cu_index_txn *t = NULL;
+	cu_history_file f;
+	json_t *ev = NULL, *dj = NULL;
+	char now[32], month[8], path[160], subject[160], *text = NULL;
+	uint64_t size, first;
+	size_t len;
+	int error;
+
+	event_id[0] = '\0';
+	if (a->mode != CU_ARCHIVE_WRITE)
+		return cu_error_set(CU_EINVALID, "a period close needs the archive opened for writing");
+	if ((error = cu_archive_policy(&p, a)) < 0 ||
+	    (error = cu_index_begin(&t, a->ix, 1)) < 0)
+		return error;
+	fs.a = a;
+	fs.t = t;
+	state_iface(&st, &fs);
+	if ((error = cu_policy_close(p, period, &st, out)) < 0 ||
+	    (error = cu_decision_json(&dj, out)) < 0)
+		goto done;
+	cu_now_rfc3339(now);
+	cu_month_format(month, period);
+	if ((error = cu_index_log_size(&size, t)) < 0)
+		goto done;
+	first = size;
+	if ((ev = arc_new_event(a, "period_close", "close", now)) == NULL ||
+	    json_object_set_new(ev, "period", json_string(month)) < 0 ||
+	    json_object_set(ev, "policy", json_object_get(dj, "policy")) < 0 ||
+	    json_object_set(ev, "findings", json_object_get(dj, "findings")) < 0) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
+	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
+	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
+	    (error = arc_index_event(t, ev)) < 0)
+		goto done;
+	f = (cu_history_file){ path, text, len };
+	snprintf(subject, sizeof(subject), "period close: %s, %zu finding%s", month, out->n,
+		out->n == 1 ? "" : "s");
+	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	t = NULL;
+done:
+	if (t != NULL)
+		cu_index_abort(t);
+	if (error < 0)
+		event_id[0] = '\0';
+	free(text);
+	json_decref(ev);
+	json_decref(dj);
 	return error;
 }

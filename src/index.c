@@ -279,6 +279,17 @@ done:
 /* Opens or creates the environment in dir; see the header and the notes at
  * the top of this file for the map size and flush policy. */
 int
+cu_index_copy(cu_index *ix, int fd)
+{
+	int rc = mdb_env_copyfd2(ix->env, fd, MDB_CP_COMPACT);
+
+	if (rc != 0)
+		return cu_error_set(CU_ERROR, "index: copy failed: %s",
+			mdb_strerror(rc));
+	return 0;
+}
+
+int
 cu_index_open(cu_index **out, const char *dir, int writable)
 {
 	cu_index *ix = NULL;

@@ -39,7 +39,8 @@ struct rp {
 	cu_replay_report *r;
 	char commit[CU_OID_HEX];
 	json_t *txns;               /* this commit's fund transactions by id */
-	struct pending *pend;       /* this commit's decision events */
+	json_t *standing;           /* transactions the candidate queued, by id */
+	struct pending *pend;       /* this commit's decision and review events */
 	size_t npend, cap;
 	size_t rcap;
 };
@@ -192,6 +193,11 @@ replay_one(struct rp *x, const json_t *ev)
 	}
 	if ((error = cu_pstate_apply(x->s, &v, x->dec.verdict)) < 0)
 		goto done;
+	/* queued by the candidate: a review recorded later may settle it */
+	if (x->dec.verdict == CU_VERDICT_REVIEW && json_object_set(x->standing, id, doc) < 0) {
+		error = cu_error_set(CU_ERROR, "out of memory");
+		goto done;
+	}
 	x->r->replayed++;
 	if ((x->has_from && v.posted_day < x->from) || (x->has_to && v.posted_day > x->to))
 		goto done;
@@ -199,6 +205,37 @@ replay_one(struct rp *x, const json_t *ev)
 done:
 	json_decref(loaded);
 	return error;
+}
+
+/* A recorded review: where the candidate, too, queued the transaction, the
+ * reviewer's outcome settles it in the candidate's state as it did in the
+ * archive (approved: posted; rejected: its facts withdrawn).  Where the
+ * candidate allowed or denied it, the review judged a decision the
+ * candidate did not make, and changes nothing. */
+static int
+review_one(struct rp *x, const json_t *ev)
+{
+	const char *id = arc_jstr(json_array_get(json_object_get(ev, "records"), 0), "id");
+	const char *action = arc_jstr(ev, "action");
+	json_t *doc;
+	cu_fund_txn v;
+	int error;
+
+	if (id == NULL || action == NULL ||
+	    (strcmp(action, "approve") != 0 && strcmp(action, "reject") != 0))
+		return cu_error_set(CU_EINVALID, "review %s: no transaction or no outcome",
+			arc_jstr(ev, "id") ? arc_jstr(ev, "id") : "?");
+	if ((doc = json_object_get(x->standing, id)) == NULL)
+		return 0;
+	if ((error = cu_fund_view(&v, json_object_get(doc, "fund_txn"))) < 0)
+		return cu_error_prefix(error, "record %s", arc_jstr(doc, "ref"));
+	error = strcmp(action, "approve") == 0 ? cu_pstate_post(x->s, &v) :
+		cu_pstate_withdraw(x->s, &v);
+	if (error < 0)
+		return error;
+	x->r->reviews++;
+	json_object_del(x->standing, id);
+	return 0;
 }
 
 static int
@@ -209,7 +246,7 @@ by_leaf(const void *p, const void *q)
 	return a->leaf < b->leaf ? -1 : a->leaf > b->leaf;
 }
 
-/* The end of a commit: its decisions in leaf order. */
+/* The end of a commit: its decisions and reviews in leaf order. */
 static int
 end_commit(struct rp *x)
 {
@@ -218,8 +255,11 @@ end_commit(struct rp *x)
 	if (x->npend > 1)
 		qsort(x->pend, x->npend, sizeof(*x->pend), by_leaf);
 	for (size_t i = 0; i < x->npend; i++) {
+		const char *kind = arc_jstr(x->pend[i].ev, "kind");
+
 		if (error == 0)
-			error = replay_one(x, x->pend[i].ev);
+			error = kind != NULL && strcmp(kind, "review") == 0 ?
+				review_one(x, x->pend[i].ev) : replay_one(x, x->pend[i].ev);
 		json_decref(x->pend[i].ev);
 	}
 	x->npend = 0;
@@ -243,9 +283,10 @@ on_file(const char *commit, const char *path, const char *data, size_t len, void
 	}
 	if (strncmp(path, "records/", 8) != 0 && strncmp(path, "events/", 7) != 0)
 		return 0;
-	/* only documents of the two kinds concern us: a cheap look first */
+	/* only documents of the three kinds concern us: a cheap look first */
 	if (memmem(data, len, "\"kind\":\"fund_txn\"", 17) == NULL &&
-	    memmem(data, len, "\"kind\":\"decision\"", 17) == NULL)
+	    memmem(data, len, "\"kind\":\"decision\"", 17) == NULL &&
+	    memmem(data, len, "\"kind\":\"review\"", 15) == NULL)
 		return 0;
 	if ((doc = json_loadb(data, len, 0, &jerr)) == NULL)
 		return cu_error_set(CU_EINVALID, "history %s: %s", path, jerr.text);
@@ -254,7 +295,8 @@ on_file(const char *commit, const char *path, const char *data, size_t len, void
 	    arc_jstr(doc, "id") != NULL) {
 		if (json_object_set(x->txns, arc_jstr(doc, "id"), doc) < 0)
 			error = cu_error_set(CU_ERROR, "out of memory");
-	} else if (path[0] == 'e' && kind != NULL && strcmp(kind, "decision") == 0) {
+	} else if (path[0] == 'e' && kind != NULL &&
+		   (strcmp(kind, "decision") == 0 || strcmp(kind, "review") == 0)) {
 		json_t *leaf = json_object_get(doc, "leaf");
 		if (!json_is_integer(leaf)) {
 			error = cu_error_set(CU_EINVALID, "history %s: no log leaf", path);
@@ -337,7 +379,7 @@ cu_archive_policy_replay(cu_archive *a, const cu_replay_opts *o, cu_replay_cb cb
 	if ((error = cu_pstate_new(&x.s)) < 0)
 		goto done;
 	cu_pstate_iface(&x.st, x.s);
-	if ((x.txns = json_object()) == NULL) {
+	if ((x.txns = json_object()) == NULL || (x.standing = json_object()) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
@@ -358,6 +400,7 @@ done:
 		json_decref(x.pend[i].ev);
 	free(x.pend);
 	json_decref(x.txns);
+	json_decref(x.standing);
 	cu_decision_free(&x.dec);
 	cu_pstate_free(x.s);
 	cu_policy_free(own);

@@ -501,6 +501,12 @@ int cu_archive_decision(json_t **out, cu_archive *a, const char *id_hex);
  * `period` (a cu_month_parse number).  Writes nothing. */
 struct cu_decision;
 int cu_archive_fund_close(cu_archive *a, int period, struct cu_decision *out);
+/* The same, and the run recorded as an event (kind "period_close", action
+ * "close", the period "YYYY-MM", the policy's digest and every finding)
+ * committed in the log, so that the regular checks of GB/T 27768 §6.3
+ * leave their evidence; event_id gets its id.  WRITE. */
+int cu_archive_fund_close_record(cu_archive *a, int period, struct cu_decision *out,
+	char event_id[65]);
 
 /* ---- policy replay (docs/fund-control.md, "Replay") ------------------- */
 
@@ -535,6 +541,8 @@ typedef struct cu_replay_report {
 	size_t replayed;         /* archived transactions fed to the state */
 	size_t compared;         /* of those, in the window */
 	size_t differ;
+	size_t reviews;          /* recorded reviews that settled a transaction
+	                            the candidate, too, queued for review */
 	cu_replay_rule *rules;   /* the candidate's rules in order, then rules only
 	                            recorded decisions name, as first met */
 	size_t nrules;
@@ -544,8 +552,11 @@ void cu_replay_report_clear(cu_replay_report *r);
 /* Judges every archived fund transaction again, in log order, under the
  * candidate policy, over a state in memory (pstate.h) fed from the first
  * transaction on with the CANDIDATE's verdicts (what would have happened
- * under it; review outcomes are not replayed: a transaction queued for
- * review stays standing, not posted).  For each transaction in the window
+ * under it).  A transaction the candidate queues for review stands (its
+ * facts recorded, nothing posted) until a recorded review settles it at
+ * the review's place in the log (approved: posted; rejected: withdrawn);
+ * reviews of transactions the candidate did not queue change nothing.
+ * For each transaction in the window
  * compares the candidate decision with the recorded decision event and
  * calls cb for each that differs; fills *r.  Writes nothing (a reader
  * will do).  Bad options or policy files: CU_EINVALID naming the option or

@@ -137,6 +137,8 @@ typedef struct cu_restore_opts {
 	const char *key_file;       /* --key for encrypted backups */
 	const char *signing_key;    /* --signing-key, --person-key: the secret keys for */
 	const char *person_key;     /*  a restore from backups that do not hold them */
+	int full_check;             /* --verify: also the whole of custos verify (every
+	                               document re-derived) before the rename */
 	cu_backup_progress_cb progress;
 	void *progress_payload;
 } cu_restore_opts;

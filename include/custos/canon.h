@@ -27,4 +27,11 @@ int cu_canon(char **out, size_t *len, const json_t *v);
 /* out = hex SHA-256 of the canonical form of v. */
 int cu_canon_digest(char out[65], const json_t *v);
 
+/* Seals an object: id_hex = hex SHA-256 of the canonical form of doc, and
+ * *out = the canonical form of doc with the member key (a plain name, not
+ * already in doc) set to that hex string, exactly as cu_canon would write
+ * the object with that member added — one serialisation instead of two. */
+int cu_canon_sealed(char **out, size_t *len, char id_hex[65], const char *key,
+	const json_t *doc);
+
 #endif

@@ -37,6 +37,11 @@ int cu_history_init(const char *path);
 int cu_history_open(cu_history **out, const char *path);
 void cu_history_free(cu_history *h);
 
+/* Removes the temporary files (objects/pack/tmp_pack_*, tmp_idx_*) that a
+ * writer killed while writing a pack left behind.  Only the holder of the
+ * archive's writer lock may call it: another writer's files would go. */
+int cu_history_clean_tmp(cu_history *h);
+
 /* Hex id of refs/heads/main into head (CU_ENOTFOUND if there is no commit
  * yet). */
 int cu_history_head(char head[CU_OID_HEX], cu_history *h);

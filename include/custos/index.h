@@ -67,6 +67,11 @@ typedef struct cu_index_txn cu_index_txn;
 int cu_index_open(cu_index **out, const char *dir, int writable);
 void cu_index_free(cu_index *ix);
 
+/* Writes a compact copy of the environment's data file (free pages left
+ * out, as mdb_copy -c does) to fd, from one read snapshot; the copy opens
+ * as an index on its own.  Writers may go on meanwhile. */
+int cu_index_copy(cu_index *ix, int fd);
+
 /* Transactions: at most one write transaction at a time (the archive lock
  * guarantees it); read transactions see a consistent snapshot. */
 int cu_index_begin(cu_index_txn **out, cu_index *ix, int write);

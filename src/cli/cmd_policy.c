@@ -36,7 +36,9 @@ help(void)
 		"policy's canonical JSON with \"digest\".\n"
 		"close runs the period-close rules (CLOSE-1) over the balances of the\n"
 		"effective transactions up to the end of the month: one line per finding,\n"
-		"<rule> TAB <message>; exit 1 when there is any, 0 when none.  Writes nothing.\n"
+		"<rule> TAB <message>; exit 1 when there is any, 0 when none.  The run is\n"
+		"recorded as an event (period, policy, findings; shown by trace), its id\n"
+		"on stderr.\n"
 		"replay judges every archived fund transaction again, in log order, under a\n"
 		"candidate policy (a FOLDER as for install, or one fund-control.conf judged\n"
 		"with the staff in force), the state rebuilt from the first transaction with\n"
@@ -45,7 +47,9 @@ help(void)
 		"<ref> TAB <recorded verdict>[ RULE,…] TAB -> TAB <candidate verdict>[ RULE,…]\n"
 		"then per rule: rule TAB <id> TAB recorded N TAB candidate N TAB newly N TAB\n"
 		"no-longer N, and: total TAB replayed N TAB compared N TAB differ N TAB\n"
-		"policy <digest>.  --json: one object per line instead.  Exit 1 when any\n"
+		"policy <digest> TAB reviews N (recorded reviews that settled a transaction\n"
+		"the candidate queued, at their place in the log).  --json: one object per\n"
+		"line instead.  Exit 1 when any\n"
 		"decision differs, 0 when none.  Writes nothing.\n");
 }
 
@@ -210,6 +214,7 @@ run_close(struct cli *c, int argc, char **argv)
 		{ "period", required_argument, NULL, 'p' },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	const char *period = NULL;
+	char event_id[65];
 	cu_decision d;
 	cu_archive *a;
 	int opt, month, status;
@@ -229,10 +234,10 @@ run_close(struct cli *c, int argc, char **argv)
 		return cli_usage("policy", "close: --period YYYY-MM is required");
 	if (cu_month_parse(&month, period) < 0)
 		return cli_usage("policy", "close: --period: %s", cu_error_last());
-	if ((a = cli_open(c, CU_ARCHIVE_READ)) == NULL)
+	if ((a = cli_open(c, CU_ARCHIVE_WRITE)) == NULL)
 		return EXIT_USAGE;
 	cu_decision_init(&d);
-	if (cu_archive_fund_close(a, month, &d) < 0) {
+	if (cu_archive_fund_close_record(a, month, &d, event_id) < 0) {
 		cu_archive_free(a);
 		return cli_fail("policy close");
 	}
@@ -241,6 +246,9 @@ run_close(struct cli *c, int argc, char **argv)
 		cli_put_field(d.findings[i].message);
 		putchar('\n');
 	}
+	/* the findings stay the whole of stdout; where the run is recorded
+	 * goes with the other notes */
+	fprintf(stderr, "custos: period close of %s recorded as event %s\n", period, event_id);
 	status = d.n ? EXIT_PROBLEMS : EXIT_DONE;
 	cu_decision_free(&d);
 	cu_archive_free(a);
@@ -344,16 +352,17 @@ run_replay(struct cli *c, int argc, char **argv)
 				"candidate", (json_int_t)r.rules[i].candidate,
 				"newly", (json_int_t)r.rules[i].newly,
 				"no_longer", (json_int_t)r.rules[i].no_longer));
-		put_json(json_pack("{s:{s:s, s:I, s:I, s:I, s:o}}", "summary", "policy", r.policy,
+		put_json(json_pack("{s:{s:s, s:I, s:I, s:I, s:I, s:o}}", "summary", "policy", r.policy,
 			"replayed", (json_int_t)r.replayed, "compared", (json_int_t)r.compared,
-			"differ", (json_int_t)r.differ, "rules", rules));
+			"differ", (json_int_t)r.differ, "reviews", (json_int_t)r.reviews,
+			"rules", rules));
 	} else {
 		for (size_t i = 0; i < r.nrules; i++)
 			printf("rule\t%s\trecorded %zu\tcandidate %zu\tnewly %zu\tno-longer %zu\n",
 				r.rules[i].rule, r.rules[i].recorded, r.rules[i].candidate,
 				r.rules[i].newly, r.rules[i].no_longer);
-		printf("total\treplayed %zu\tcompared %zu\tdiffer %zu\tpolicy %s\n", r.replayed,
-			r.compared, r.differ, r.policy);
+		printf("total\treplayed %zu\tcompared %zu\tdiffer %zu\tpolicy %s\treviews %zu\n",
+			r.replayed, r.compared, r.differ, r.policy, r.reviews);
 	}
 	opt = r.differ ? EXIT_PROBLEMS : EXIT_DONE;
 	cu_replay_report_clear(&r);

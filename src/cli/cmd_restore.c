@@ -11,14 +11,18 @@
 static void
 help(void)
 {
-	printf("usage: custos restore --to NEWDIR FILE... [--key FILE]\n"
+	printf("usage: custos restore --to NEWDIR FILE... [--key FILE] [--verify]\n"
 		"                      [--signing-key FILE --person-key FILE]\n\n"
 		"Restores a full backup and its incrementals (in any order: the chain\n"
 		"decides) into NEWDIR, which must not exist or be empty.  Everything is\n"
 		"written into a hidden folder beside NEWDIR and renamed into place only\n"
 		"after every member's digest, the signatures and the chain's links were\n"
-		"checked, the index was rebuilt and the whole archive verified, with the\n"
-		"history head and checkpoint of the last backup.  --key for encrypted\n"
+		"checked, the index (carried by the full backup) was brought up to the\n"
+		"last backup's head, and the log it holds was checked against the last\n"
+		"backup's signed checkpoint (size and root).  --verify also runs the\n"
+		"whole of custos verify (every document re-derived) before the rename;\n"
+		"a full backup made without an index always gets the index rebuilt and\n"
+		"the whole check.  --key for encrypted\n"
 		"backups; a backup that is not encrypted holds no secret key, and then\n"
 		"--signing-key and --person-key give the archive's keys/signing.pem and\n"
 		"keys/person.hmac.\n"
@@ -42,12 +46,13 @@ print_problem(const cu_backup_problem *p, void *payload)
 int
 cmd_restore(struct cli *c, int argc, char **argv)
 {
-	enum { O_TO = 2100, O_KEY, O_SIGN, O_PERSON };
+	enum { O_TO = 2100, O_KEY, O_SIGN, O_PERSON, O_VERIFY };
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, O_TO },
 		{ "key", required_argument, NULL, O_KEY },
 		{ "signing-key", required_argument, NULL, O_SIGN },
 		{ "person-key", required_argument, NULL, O_PERSON },
+		{ "verify", no_argument, NULL, O_VERIFY },
 		COMMON_LONG_OPTS, { NULL, 0, NULL, 0 } };
 	cu_restore_opts o;
 	cu_restore_result r;
@@ -64,6 +69,7 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		case O_KEY: o.key_file = optarg; break;
 		case O_SIGN: o.signing_key = optarg; break;
 		case O_PERSON: o.person_key = optarg; break;
+		case O_VERIFY: o.full_check = 1; break;
 		case 'h': help(); return EXIT_DONE;
 		default: return cli_usage("restore", "bad option");
 		}

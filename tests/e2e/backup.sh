@@ -57,7 +57,8 @@ expect_eq "the event is in the log" "$($G log -1 --format=%s main)" "backup: ful
 tar --zstd -tf "$F1" > "$T/members"
 expect_eq "plain tar.zst: manifest first, its signature second" "$(head -2 "$T/members" | tr '\n' ' ')" "custos-backup/manifest.json custos-backup/manifest.sig "
 expect_eq "no secret key in it" "$(grep -c -e signing.pem -e person.hmac "$T/members")" "0"
-expect_eq "no index in it" "$(grep -c '^index/' "$T/members")" "0"
+expect_eq "the index's compact copy in it, last" "$(grep '^index/' "$T/members")" "index/data.mdb"
+expect_eq "... mode 0600" "$(tar --zstd -tvf "$F1" index/data.mdb | cut -c1-10)" "-rw-------"
 expect_match "the history's ref" "$(cat "$T/members")" "history.git/refs/heads/main"
 mkdir "$T/x"; tar --zstd -xf "$F1" -C "$T/x"
 expect_eq "archive.json as on disk" "$(sha256sum < "$T/x/archive.json")" "$(sha256sum < "$A/archive.json")"
@@ -75,6 +76,7 @@ expect_match "incremental, its parent the full" "$(cat "$T/out")" "-incr.cbk inc
 F2=$(cut -d' ' -f2 "$T/out"); ID2=$(cut -d' ' -f5 "$T/out")
 N2=$(cut -d' ' -f9 "$T/out"); N1=$(grep -c . "$T/members")
 expect_match "holds only what changed ($N2 files)" "$N2" "^[0-9]{1,2}\$"
+expect_eq "... and no index" "$(tar --zstd -tf "$F2" | grep -c '^index/')" "0"
 "$GEN" 40 23 E > "$T/in3.jsonl"
 c ingest "$T/in3.jsonl" >/dev/null 2>&1
 sleep 1
@@ -124,6 +126,16 @@ PID=$(grep -o '"id_no":"[0-9X]*"' "$T/in1.jsonl" | head -1 | cut -d'"' -f4)
 c search --person "$PID" > "$T/s.orig"; "$CUSTOS" -A "$T/r1" search --person "$PID" > "$T/s.rest"
 expect_eq "search --person: the same answer" "$(cat "$T/s.rest")" "$(cat "$T/s.orig")"
 expect_status "a case file's content" 0 "$CUSTOS" -A "$T/r1" get --purpose check --file data/scan.pdf case:BK-1 -o "$T/scan"
+expect_status "restore --verify (the whole of verify before the rename): exit 0" 0 "$CUSTOS" restore --verify \
+	--to "$T/r1v" "$F1" "$F2" "$F3" --signing-key "$A/keys/signing.pem" --person-key "$A/keys/person.hmac"
+expect_eq "... the same history head" "$(git --git-dir="$T/r1v/history.git" rev-parse main)" "$HEAD3"
+rm -rf "$T/r1v"
+head -c 32 /dev/urandom > "$T/other.hmac" && chmod 600 "$T/other.hmac"
+expect_status "restore with another person key: exit 0 (the carried index is rebuilt)" 0 \
+	"$CUSTOS" restore --to "$T/r1p" "$F1" "$F2" "$F3" --signing-key "$A/keys/signing.pem" --person-key "$T/other.hmac"
+"$CUSTOS" -A "$T/r1p" search --person "$PID" > "$T/s.rest"
+expect_eq "... search --person: the same answer" "$(cat "$T/s.rest")" "$(cat "$T/s.orig")"
+rm -rf "$T/r1p"
 expect_eq "... the same bytes" "$(sha256sum < "$T/scan")" "$(sha256sum < "$T/bag1/data/scan.pdf")"
 expect_status "into a folder that is not empty: exit 2" 2 "$CUSTOS" restore --to "$T/r1" "$F1" \
 	--signing-key "$A/keys/signing.pem" --person-key "$A/keys/person.hmac"
@@ -244,9 +256,10 @@ mkdir -p "$T/big/data"; head -c 150000000 /dev/urandom > "$T/big/data/big.bin"; 
 c ingest "$T/big" >/dev/null 2>&1
 "$CUSTOS" -A "$A" backup create --full --to "$K" >/dev/null 2>&1 &
 BP=$!
-for i in $(seq 1 500); do ls -a "$K" 2>/dev/null | grep -q '\.part$' && break; sleep 0.01; done
+for i in $(seq 1 500); do ls -a "$K" 2>/dev/null | grep -q -- '-full\.cbk\.part$' && break; sleep 0.01; done
 kill -9 $BP 2>/dev/null; wait $BP 2>/dev/null
-expect_eq "killed while writing: a .part file" "$(ls -a "$K" | grep -c '^\..*\.cbk\.part$')" "1"
+expect_eq "killed while writing: the backup's .part file" "$(ls -a "$K" | grep -c '^\.custos-custos_SI01-.*-full\.cbk\.part$')" "1"
+expect_eq "... and the index copy's, or none" "$(ls -a "$K" | grep -c '^\.custos-index-.*\.cbk\.part$' | sed 's/^[01]$/ok/')" "ok"
 expect_eq "no file that looks complete" "$(ls "$K" | grep -c '\.cbk$')" "0"
 expect_status "list ignores it" 0 c backup list --to "$K"
 expect_eq "(nothing listed)" "$(cat "$T/out")" ""

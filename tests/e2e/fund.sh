@@ -118,7 +118,15 @@ echo "== balances count effective transactions only"
 expect_status "close of 2026-11: a finding" 1 c -A "$A" policy close --period 2026-11
 expect_eq "only the allowed contribution C-4 is left on the income account (C-2 queued, C-3 denied)" \
 	"$(cat "$T/out")" "CLOSE-1	income account INC-P (pension) has a balance of 1000.00 at the close of 2026-11, expected 0.00"
+expect_match "the close is recorded as an event" "$(cat "$T/err")" \
+	"^custos: period close of 2026-11 recorded as event [0-9a-f]{64}\$"
+expect_match "trace shows the close and what it found" "$(c -A "$A" trace "$B2")" \
+	"	closed	.*	period close of 2026-11: 1 finding \(CLOSE-1\), policy [0-9a-f]{12}	"
+expect_match "its commit names the period and the count only" \
+	"$(git --git-dir="$A/history.git" log -1 --format=%s main)" "^period close: 2026-11, 1 finding\$"
 expect_status "close of 2026-10: nothing" 0 c -A "$A" policy close --period 2026-10
+expect_match "a close without findings is recorded too" "$(c -A "$A" trace "$B2" | tail -1)" \
+	"	closed	.*	period close of 2026-10: 0 findings, policy "
 
 echo "== reindex rebuilds the same state"
 c -A "$A" search --type fund_txn --limit 0 --json > "$T/search.before"

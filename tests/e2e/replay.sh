@@ -56,7 +56,7 @@ head_before=$($G rev-parse HEAD)
 expect_status "the policy in force: nothing differs, exit 0" 0 c -A "$A" policy replay --policy "$T/same"
 expect_eq "the policy in force: only the summary" "$(grep -vc '^rule	\|^total	' "$T/out")" 0
 expect_match "the policy in force: totals" "$(grep '^total' "$T/out")" \
-	"^total	replayed 8	compared 8	differ 0	policy [0-9a-f]{64}$"
+	"^total	replayed 8	compared 8	differ 0	policy [0-9a-f]{64}	reviews 0$"
 expect_match "DEATH-1 fired once, under both" "$(grep '^rule	DEATH-1	' "$T/out")" \
 	"^rule	DEATH-1	recorded 1	candidate 1	newly 0	no-longer 0$"
 
@@ -88,7 +88,7 @@ expect_eq "--json: one difference and a summary" "$(wc -l < "$T/out")" 2
 expect_match "--json: the difference" "$(head -1 "$T/out")" \
 	'^\{"candidate":\{"rules":\["AUTH-1"\],"verdict":"deny"\},"id":"[0-9a-f]{64}","posted_at":"2026-11-19T10:02:00\+08:00","recorded":\{"rules":\[\],"verdict":"allow"\},"ref":"'"$B2"'","txn_no":"B-2"\}$'
 expect_match "--json: the totals" "$(tail -1 "$T/out")" \
-	'^\{"summary":\{"compared":8,"differ":1,"policy":"[0-9a-f]{64}","replayed":8,"rules":\['
+	'^\{"summary":\{"compared":8,"differ":1,"policy":"[0-9a-f]{64}","replayed":8,"reviews":0,"rules":\['
 expect_match "--json: AUTH-1 in the summary" "$(tail -1 "$T/out")" \
 	'\{"candidate":1,"newly":1,"no_longer":0,"recorded":0,"rule":"AUTH-1"\}'
 

@@ -110,6 +110,11 @@ expect_status "--period must be a month" 2 c search --period 2026-13
 expect_match "naming the option" "$(cat "$T/err")" "--period: "
 expect_status "--scheme must be known" 2 c search --scheme both
 
+echo "== policy replay settles the recorded reviews"
+expect_status "replay of the policy in force: exit 0" 0 c policy replay --policy "$HERE/../../policy"
+expect_match "no difference, the approval and the rejection settled" "$(grep '^total' "$T/out")" \
+	"	differ 0	policy [0-9a-f]{64}	reviews 2\$"
+
 echo "== the state follows from the history"
 before=$(c review list 2>/dev/null; c policy close --period 2026-11 2>/dev/null)
 rm -rf "$A/index" && mkdir "$A/index"

@@ -252,6 +252,66 @@ test_insertion_order_irrelevant(void **state)
 	json_decref(y);
 }
 
+/* cu_canon_sealed gives exactly what sealing by hand gives: the digest of
+ * the canonical form without the member, and the canonical form with it —
+ * wherever the member falls (first, between, last, alone, among non-ASCII
+ * names that sort by UTF-16). */
+static void
+expect_sealed(const char *text)
+{
+	json_t *doc = load(text), *with;
+	char *body = NULL, *sealed = NULL, *want = NULL, hex[65], id[65];
+	size_t blen, slen, wlen;
+
+	assert_int_equal(cu_canon(&body, &blen, doc), 0);
+	assert_int_equal(cu_canon_digest(hex, doc), 0);
+	with = json_deep_copy(doc);
+	json_object_set_new(with, "id", json_string(hex));
+	assert_int_equal(cu_canon(&want, &wlen, with), 0);
+	assert_int_equal(cu_canon_sealed(&sealed, &slen, id, "id", doc), 0);
+	assert_string_equal(id, hex);
+	assert_string_equal(sealed, want);
+	assert_int_equal(slen, wlen);
+	free(body);
+	free(sealed);
+	free(want);
+	json_decref(with);
+	json_decref(doc);
+}
+
+static void
+test_sealed_everywhere(void **state)
+{
+	(void)state;
+	expect_sealed("{}");
+	expect_sealed("{\"a\":1}");
+	expect_sealed("{\"z\":1}");
+	expect_sealed("{\"a\":1,\"z\":[1,{\"id\":2}]}");
+	expect_sealed("{\"i\":1,\"ia\":2,\"idx\":3,\"ie\":4}");
+	expect_sealed("{\"I\":1,\"\\u4e09\":2,\"\\ud83d\\ude00\":3,\"\\uff21\":4}");
+	expect_sealed("{\"version\":1,\"kind\":\"receipt\",\"leaf\":7,\"by\":{\"user\":\"u\"}}");
+}
+
+static void
+test_sealed_refusals(void **state)
+{
+	json_t *doc = load("{\"id\":\"x\",\"a\":1}"), *arr = load("[1]"), *real = load("{\"r\":1.5}");
+	char *out = (char *)"sentinel", hex[65];
+	size_t len = 9;
+
+	(void)state;
+	assert_int_equal(cu_canon_sealed(&out, &len, hex, "id", doc), CU_EINVALID);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	assert_int_equal(cu_canon_sealed(&out, &len, hex, "id", arr), CU_EINVALID);
+	assert_int_equal(cu_canon_sealed(&out, &len, hex, "id", real), CU_EINVALID);
+	assert_string_equal(cu_error_last(), "r: real numbers are not allowed");
+	assert_null(out);
+	json_decref(doc);
+	json_decref(arr);
+	json_decref(real);
+}
+
 int
 main(void)
 {
@@ -271,6 +331,8 @@ main(void)
 		cmocka_unit_test(test_invalid_utf8_rejected),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_insertion_order_irrelevant),
+		cmocka_unit_test(test_sealed_everywhere),
+		cmocka_unit_test(test_sealed_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

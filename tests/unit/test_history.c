@@ -518,6 +518,15 @@ test_batches(void **state)
 	}
 	assert_int_equal(run("git --git-dir='%s' fsck --strict --no-progress >/dev/null 2>&1",
 		f->repo), 0);
+	/* the packs and their hand-written indexes, as git itself reads them:
+	 * each index entry's offset and CRC-32 checked against its pack, and
+	 * the index git would build from the pack identical to ours */
+	assert_int_equal(run("cd '%s/objects/pack' && n=0 && for i in pack-*.idx; do "
+		"git --git-dir='%s' verify-pack \"$i\" >/dev/null 2>&1 || exit 1; "
+		"rm -f ../git-built.idx && git index-pack -o ../git-built.idx \"${i%%.idx}.pack\" "
+		">/dev/null 2>&1 && cmp -s ../git-built.idx \"$i\" || exit 2; "
+		"test \"$(stat -c %%a \"$i\")\" = 444 || exit 3; n=$((n + 1)); done; rm -f ../git-built.idx; test $n -ge 3",
+		f->repo, f->repo), 0);
 	assert_int_equal(run("test \"$(git --git-dir='%s' rev-list --count main)\" = 3",
 		f->repo), 0);
 	assert_int_equal(run("test \"$(git --git-dir='%s' ls-tree -r main records | wc -l)\" = 2015",
@@ -1090,6 +1099,40 @@ seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A writer killed while writing a pack leaves tmp_pack_* / tmp_idx_*;
+ * cu_history_clean_tmp removes exactly those, and the repository reads as
+ * before. */
+static void
+test_clean_tmp(void **state)
+{
+	struct fixture *f = *state;
+	char head[CU_OID_HEX], path[600], *text = NULL;
+	struct batch b = { 0 };
+	cu_history *h = NULL;
+	size_t len, packs, idxs, loose;
+
+	assert_int_equal(cu_history_open(&h, f->repo), 0);
+	batch_add(&b, "a.json", "{\"a\":1}");
+	assert_int_equal(commit_batch(head, h, &b, "one", f), 0);
+	batch_free(&b);
+	assert_int_equal(run("cd '%s/objects/pack' && head -c 5000 /dev/urandom > tmp_pack_Ab12Cd && "
+		"printf x > tmp_idx_Zz9 && printf y > keep-me.txt", f->repo), 0);
+	assert_int_equal(cu_history_clean_tmp(h), 0);
+	snprintf(path, sizeof(path), "%s/objects/pack/tmp_pack_Ab12Cd", f->repo);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/objects/pack/tmp_idx_Zz9", f->repo);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/objects/pack/keep-me.txt", f->repo);
+	assert_int_equal(access(path, F_OK), 0);
+	count_objects(f, &packs, &idxs, &loose);
+	assert_int_equal(packs, 1);
+	assert_int_equal(idxs, 1);
+	assert_int_equal(cu_history_read(&text, &len, h, NULL, "a.json"), 0);
+	assert_string_equal(text, "{\"a\":1}");
+	free(text);
+	cu_history_free(h);
+}
+
 /* Not an assertion: the cost of a 10,000-file batch of ~1 KB records. */
 static void
 test_throughput(void **state)
@@ -1132,6 +1175,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_signature, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_external_rollback, setup, teardown),
 		cmocka_unit_test(test_path),
+		cmocka_unit_test_setup_teardown(test_clean_tmp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 	};
 

@@ -378,6 +378,46 @@ test_state_before_window(void **state)
 	cu_policy_free(p);
 }
 
+/* A recorded review settles a transaction the candidate queued, at the
+ * review's place in the log: B-1 (no qualification: QUAL-1, review) is
+ * rejected, so its benefit is withdrawn and B-2 for the same person and
+ * month is no duplicate — as the archive decided it.  Replay without the
+ * review would keep B-1 standing and deny B-2 (DUP-1).  A second pair is
+ * approved: its payment is posted and the next one for the month is a
+ * duplicate, under the candidate as in the archive. */
+static void
+test_reviews_replayed(void **state)
+{
+	char arch[512], ref[128], ev[65];
+	cu_replay_report r;
+	struct seen s;
+	cu_archive *a = NULL;
+	cu_policy *p = policy_with_auth("50000.00");
+
+	(void)state;
+	new_archive(arch, "reviews");
+	ingest_text(arch, BEN("B-1", P4, "2000.00", "op-031", "18")
+		BEN("B-9", P3, "2000.00", "op-031", "18"));
+	assert_int_equal(cu_archive_open(&a, arch, CU_ARCHIVE_WRITE, 0), 0);
+	if (cu_archive_review(a, "txn:B-1", 0, "no qualification on file", ref, ev) != 0 ||
+	    cu_archive_review(a, "txn:B-9", 1, "qualification seen on paper", ref, ev) != 0)
+		fail_msg("review: %s", cu_error_last());
+	cu_archive_free(a);
+	ingest_text(arch, BEN("B-2", P4, "2000.00", "op-031", "19")
+		BEN("B-10", P3, "2000.00", "op-031", "19"));
+
+	assert_int_equal(replay(arch, p, NULL, NULL, &s, &r), 0);
+	assert_int_equal(r.replayed, 4);
+	assert_int_equal(r.reviews, 2);
+	if (r.differ != 0)
+		fail_msg("replay differs:\n%s", s.text);
+	assert_int_equal(rule_of(&r, "DUP-1")->recorded, 1);      /* B-10 only */
+	assert_int_equal(rule_of(&r, "DUP-1")->candidate, 1);
+	assert_int_equal(rule_of(&r, "QUAL-1")->candidate, 4);
+	cu_replay_report_clear(&r);
+	cu_policy_free(p);
+}
+
 static void
 test_rules_file_and_errors(void **state)
 {
@@ -433,6 +473,7 @@ main(void)
 		cmocka_unit_test(test_lowered_auth),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_state_before_window),
+		cmocka_unit_test(test_reviews_replayed),
 		cmocka_unit_test(test_rules_file_and_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
