@@ -128,8 +128,21 @@ run "$VP" inclusion "$(cat "$T/vkey")" "$T/proof" "$T/doc"
 "$CUSTOS" prove --consistency "$(sed -n 2p "$T/kept.checkpoint")" > "$T/cons"
 run "$VP" consistency "$(cat "$T/vkey")" "$T/kept.checkpoint" "$T/cons"
 
-say "9. An auditor's check of everything, then a damaged object is caught"
+say "9. An auditor's check of everything"
 run "$CUSTOS" verify --since-checkpoint "$T/kept.checkpoint"
+
+say "10. Backups (GB/T 27768 §6.4.3): full and incremental, encrypted and signed, restored into a new folder"
+run "$CUSTOS" backup keygen "$T/backup.key"
+run "$CUSTOS" backup create --full --to "$T/backups" --key "$T/backup.key"
+"$GEN" 20 44 Y | "$CUSTOS" ingest - >/dev/null 2>&1   # a day's work
+run "$CUSTOS" backup create --incremental --to "$T/backups" --key "$T/backup.key"
+run "$CUSTOS" backup list --to "$T/backups"
+run "$CUSTOS" backup verify --key "$T/backup.key" "$T"/backups/*.cbk
+run "$CUSTOS" restore --to "$T/restored" --key "$T/backup.key" "$T"/backups/*.cbk
+run "$CUSTOS" -A "$T/restored" verify
+run "$CUSTOS" trace "$ref" | tail -2
+
+say "11. A damaged object is caught"
 p=$(ls "$CUSTOS_ARCHIVE"/objects/packs/*.tar | head -1)
 chmod u+w "$p"; printf 'X' | dd of="$p" bs=1 seek=600 conv=notrunc 2>/dev/null
 run "$CUSTOS" verify || echo "(exit status $?: problems found, each named)"
