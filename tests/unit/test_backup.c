@@ -366,6 +366,37 @@ test_chain(void **state)
 	assert_int_equal(cu_backup_restore(out, files, 3, &ro, NULL, NULL, &rr), CU_EEXISTS);
 }
 
+/* Writes manifest m (consumed) into the unpacked backup in work, signs it
+ * with the key of archive arch, and packs work back into out in the
+ * order of work.list. */
+static void
+resign_and_pack(const char *out, const char *work, json_t *m, const char *arch)
+{
+	char p[4400], cmd[16384], *mtext = NULL, *sig = NULL;
+	cu_signer *sg = NULL;
+	FILE *f;
+
+	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
+	json_decref(m);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", work);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(mtext, f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/keys/signing.pem", arch);
+	assert_int_equal(cu_signer_load(&sg, p), 0);
+	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
+	cu_signer_free(sg);
+	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", work);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(sig, f);
+	fclose(f);
+	free(sig);
+	free(mtext);
+	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
+		out, work, work);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* A backup of another archive, its manifest changed to claim this archive
  * and signed again with the other archive's key: consistent in itself, so
  * only the archive's own key (trusted) shows the forgery. */
@@ -373,19 +404,17 @@ static void
 test_forged_identity(void **state)
 {
 	char a1[200], a2[200], dir[200], x[200], forged[300], p[400], cmd[16384], *text = NULL;
-	char *sig = NULL, *mtext = NULL, ident[65];
+	char ident[65];
 	cu_archive_init_opts o1 = { "test.custos/SI01", "SI01", NULL };
 	cu_archive_init_opts o2 = { "test.custos/SI02", "SI02", NULL };
 	cu_backup_result r;
 	cu_backup_verify_report rep;
 	cu_archive *a = NULL;
-	cu_signer *sg = NULL;
 	const char *files[1];
 	unsigned char d[32];
 	size_t len;
 	int problems = 0;
 	json_t *m;
-	FILE *f;
 
 	(void)state;
 	snprintf(a1, sizeof(a1), "%s/f1", root);
@@ -407,25 +436,8 @@ test_forged_identity(void **state)
 	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", x);
 	assert_non_null(m = json_load_file(p, 0, NULL));
 	json_object_set_new(json_object_get(m, "archive"), "id", json_string(ident));
-	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
-	json_decref(m);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(mtext, f);
-	fclose(f);
-	snprintf(p, sizeof(p), "%s/keys/signing.pem", a2);
-	assert_int_equal(cu_signer_load(&sg, p), 0);
-	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
-	cu_signer_free(sg);
-	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", x);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(sig, f);
-	fclose(f);
-	free(sig);
-	free(mtext);
 	snprintf(forged, sizeof(forged), "%s/forged.cbk", root);
-	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
-		forged, x, x);
-	assert_int_equal(system(cmd), 0);
+	resign_and_pack(forged, x, m, a2);
 	files[0] = forged;
 	assert_int_equal(cu_backup_verify(files, 1, NULL, NULL, count_problem, NULL, &problems,
 		&rep), 0);
@@ -449,11 +461,9 @@ static void
 test_object_not_its_name(void **state)
 {
 	char arch[200], dir[200], x[200], forged[300], p[4400], cmd[16384], hex[65];
-	char *mtext = NULL, *sig = NULL;
 	cu_archive_init_opts io = { "test.custos/SI03", "SI03", NULL };
 	cu_backup_result r;
 	cu_backup_verify_report rep;
-	cu_signer *sg = NULL;
 	const char *files[1], *path = NULL;
 	unsigned char d[32];
 	json_t *m, *e = NULL, *mem;
@@ -489,26 +499,8 @@ test_object_not_its_name(void **state)
 		json_integer_value(json_object_get(e, "size")) + 4));
 	json_object_set_new(e, "size", json_integer(4));
 	json_object_set_new(e, "sha256", json_string(hex));
-	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
-	json_decref(m);
-	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", x);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(mtext, f);
-	fclose(f);
-	snprintf(p, sizeof(p), "%s/keys/signing.pem", arch);
-	assert_int_equal(cu_signer_load(&sg, p), 0);
-	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
-	cu_signer_free(sg);
-	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", x);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(sig, f);
-	fclose(f);
-	free(sig);
-	free(mtext);
 	snprintf(forged, sizeof(forged), "%s/renamed.cbk", root);
-	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
-		forged, x, x);
-	assert_int_equal(system(cmd), 0);
+	resign_and_pack(forged, x, m, arch);
 	files[0] = forged;
 	assert_int_equal(cu_backup_verify(files, 1, NULL, NULL, count_problem, NULL, &problems,
 		&rep), 0);
@@ -525,10 +517,8 @@ static void
 forge(const char *arch, const char *file, const char *work, const char *out,
 	void (*edit)(json_t *m))
 {
-	char p[4400], cmd[16384], *mtext = NULL, *sig = NULL;
-	cu_signer *sg = NULL;
+	char p[4400], cmd[16384];
 	json_t *m;
-	FILE *f;
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s' && tar --zstd -xf '%s' -C '%s' && "
 		"tar --zstd -tf '%s' > '%s.list' && chmod -R u+w '%s'", work, work, file, work, file,
@@ -537,24 +527,7 @@ forge(const char *arch, const char *file, const char *work, const char *out,
 	snprintf(p, sizeof(p), "%s/custos-backup/manifest.json", work);
 	assert_non_null(m = json_load_file(p, 0, NULL));
 	edit(m);
-	assert_non_null(mtext = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS));
-	json_decref(m);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(mtext, f);
-	fclose(f);
-	snprintf(p, sizeof(p), "%s/keys/signing.pem", arch);
-	assert_int_equal(cu_signer_load(&sg, p), 0);
-	assert_int_equal(cu_sshsig_sign(&sig, sg, "custos-backup", mtext, strlen(mtext)), 0);
-	cu_signer_free(sg);
-	snprintf(p, sizeof(p), "%s/custos-backup/manifest.sig", work);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(sig, f);
-	fclose(f);
-	free(sig);
-	free(mtext);
-	snprintf(cmd, sizeof(cmd), "tar --zstd -cf '%s' -C '%s' --no-recursion -T '%s.list'",
-		out, work, work);
-	assert_int_equal(system(cmd), 0);
+	resign_and_pack(out, work, m, arch);
 }
 
 /* A member made to look 1 TiB large. */
