@@ -6,6 +6,7 @@
 
 #include <libconfig.h>
 
+#include "custos/calendar.h"
 #include "custos/dconf.h"
 #include "custos/error.h"
 #include "custos/util.h"
@@ -303,6 +304,10 @@ parse_schedules(struct ctx *x, cu_dconf *c, config_setting_t *s)
 		if (c->schedule[j] != NULL && c->schedule[j][0] == '\0') {
 			free(c->schedule[j]);
 			c->schedule[j] = NULL;
+		} else if (c->schedule[j] != NULL) {
+			cu_calendar cal;
+			if (cu_calendar_parse(&cal, c->schedule[j]) < 0)
+				problem(x, line_of(m), full, "%s", cu_error_last());
 		}
 	}
 	get_u32(x, &c->random_delay, s, "random_delay", "schedules.random_delay", 0, 86400);

@@ -78,8 +78,8 @@ typedef struct cu_dconf {
 	size_t ngrants;
 
 	/* schedules = { backup_full = "Sun 02:00"; …; random_delay = 0; }:
-	 * a calendar expression (custos/calendar.h) per job, NULL when the job
-	 * is off ("" in the file).  The backup jobs run only with backup.to. */
+	 * a calendar expression (custos/calendar.h, checked here) per job, NULL
+	 * when the job is off ("" in the file).  The backup jobs run only with backup.to. */
 	char *schedule[CU_JOB_COUNT];
 	uint32_t random_delay;     /* seconds, 0-86400, default 0 */
 

@@ -25,6 +25,7 @@ limits = {
 	threads = 4;
 };
 roles = { custos-operator = [ "ingest", "fly" ]; };
+schedules = { verify = "Sun 25:00"; };
 CONF
 expect_status "a file with errors: exit 1" 1 c config check "$T/bad.conf"
 out=$(cat "$T/out")
@@ -33,7 +34,8 @@ expect_match "an unknown top-level setting" "$out" "^$T/bad.conf:3: colour: unkn
 expect_match "a value out of range" "$out" "^$T/bad.conf:5: limits.clients: must be an integer 1-4096$"
 expect_match "an unknown setting in a group" "$out" "^$T/bad.conf:6: limits.threads: unknown setting$"
 expect_match "an unknown role" "$out" "^$T/bad.conf:8: roles.custos-operator: unknown role fly$"
-expect_eq "one line per problem" "$(wc -l < "$T/out")" 5
+expect_match "a calendar expression out of range" "$out" "^$T/bad.conf:9: schedules.verify: calendar \"Sun 25:00\": hour \"25\": out of range 0-23$"
+expect_eq "one line per problem" "$(wc -l < "$T/out")" 6
 expect_eq "nothing on stderr" "$(cat "$T/err")" ""
 
 printf 'archive = "/a";\nspool = "/s";\nlimits = { clients = ; };\n' > "$T/syntax.conf"

@@ -189,6 +189,10 @@ test_values(void **state)
 	expect_bad(THREE "roles = { ops = [ 1 ]; };\n", "t.conf:4: roles.ops: each role must be a string");
 	expect_bad(THREE "schedules = { verify = 4; };\n",
 		"t.conf:4: schedules.verify: must be a string in double quotes");
+	expect_bad(THREE "schedules = {\n  backup_full = \"Sun 02:61\";\n};\n",
+		"t.conf:5: schedules.backup_full: calendar \"Sun 02:61\": minute \"61\": out of range 0-59");
+	expect_bad(THREE "schedules = { verify = \"every night\"; };\n",
+		"t.conf:4: schedules.verify: calendar \"every night\": weekday \"every\": not a day (Mon … Sun)");
 	expect_bad(THREE "schedules = { random_delay = 86401; };\n",
 		"t.conf:4: schedules.random_delay: must be an integer 0-86400");
 	expect_bad(THREE "limits = { clients = 0; };\n", "t.conf:4: limits.clients: must be an integer 1-4096");
