@@ -186,6 +186,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/backup.sh ./custos
 	bash tests/e2e/dconf.sh ./custos
 	bash tests/e2e/calendar.sh
+	bash tests/e2e/systemd.sh
 	bash tests/e2e/report.sh
 
 demo: deps
