@@ -368,6 +368,8 @@ next_wall(const cu_calendar *c, int64_t w)
 	int64_t days;
 	int Y, M, D, h, m, s, v;
 
+	if (w < 0)   /* before 1970: start at 1970-01-01 00:00:00 */
+		w = -1;
 	w++;
 	days = w / 86400;
 	s = (int)(w % 86400);

@@ -98,6 +98,57 @@ problem(struct ctx *x, int line, const char *setting, const char *fmt, ...)
 	x->len += (size_t)n;
 }
 
+/* Orders problem lines by their line number, in the order found within a
+ * line. */
+struct pline {
+	int line;
+	size_t seq;
+	const char *text;
+	size_t len;
+};
+
+static int
+pline_cmp(const void *a, const void *b)
+{
+	const struct pline *p = a, *q = b;
+
+	if (p->line != q->line)
+		return p->line < q->line ? -1 : 1;
+	return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
+/* Sorts x->text by line number (the number after "NAME:"), and makes
+ * x->first the first line. */
+static void
+sort_problems(struct ctx *x)
+{
+	struct pline *v;
+	char *out, *p;
+	size_t n = 0, nl = strlen(x->name) + 1, o = 0;
+
+	if ((v = calloc((size_t)x->count, sizeof(*v))) == NULL ||
+	    (out = malloc(x->len + 1)) == NULL) {
+		free(v);
+		return;
+	}
+	for (p = x->text; *p && n < (size_t)x->count; n++) {
+		char *end = strchr(p, '\n');
+		v[n] = (struct pline){ atoi(p + nl), n, p, (size_t)(end - p) + 1 };
+		p = end + 1;
+	}
+	qsort(v, n, sizeof(*v), pline_cmp);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out + o, v[i].text, v[i].len);
+		o += v[i].len;
+	}
+	out[o] = '\0';
+	if (n > 0)
+		snprintf(x->first, sizeof(x->first), "%.*s", (int)v[0].len - 1, v[0].text);
+	free(v);
+	free(x->text);
+	x->text = out;
+}
+
 static int
 line_of(const config_setting_t *s)
 {
@@ -448,6 +499,7 @@ done:
 	if (x.oom) {
 		error = cu_error_set(CU_ERROR, "%s: out of memory", name);
 	} else if (x.count > 0) {
+		sort_problems(&x);
 		error = cu_error_set(CU_EINVALID, "%s", x.first);
 		if (errors) {
 			*errors = x.text;

@@ -102,9 +102,9 @@ typedef struct cu_dconf {
 /* Parses and checks configuration text; name is the file name used in
  * messages.  On success *out is a new configuration (cu_dconf_free).  On
  * failure *out is NULL, the last error is the first problem, and, if errors
- * is not NULL, *errors is a new string (free) with every problem found, one
- * line each ending in "\n": "NAME:LINE: SETTING: REASON".  A syntax error
- * stops the reading, so it comes alone. */
+ * is not NULL, *errors is a new string (free) with every problem found, by
+ * line number, one line each ending in "\n": "NAME:LINE: SETTING: REASON".
+ * A syntax error stops the reading, so it comes alone. */
 int cu_dconf_parse(cu_dconf **out, const char *text, const char *name, char **errors);
 
 /* Reads and parses a file, as cu_dconf_parse.  CU_ENOTFOUND or CU_ERROR (and

@@ -88,6 +88,9 @@ test_next_utc(void **state)
 	assert_string_equal(next("2027-*-* 00:00", "2026-03-03 00:00:00"), "2027-01-01 00:00:00 UTC");
 	assert_string_equal(next("2027-*-* 00:00", "2027-12-31 00:00:00"), "never");
 	assert_string_equal(next("12-25 09:00", "2026-12-25 09:00:01"), "2027-12-25 09:00:00 UTC");
+	/* before 1970: the first time from 1970 on */
+	assert_string_equal(next("*-*-* 02:30", "1969-07-20 20:17:00"), "1970-01-01 02:30:00 UTC");
+	assert_string_equal(next("daily", "1969-12-31 23:59:59"), "1970-01-01 00:00:00 UTC");
 	/* the time in an explicit UTC expression does not depend on TZ */
 	zone("Asia/Shanghai");
 	assert_string_equal(next("*-*-* 02:30 UTC", "2026-11-29 02:30:00"), "2026-11-30 10:30:00 CST");

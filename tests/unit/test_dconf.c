@@ -221,6 +221,12 @@ test_every_problem_listed(void **state)
 	for (char *p = errors; (p = strchr(p, '\n')) != NULL; p++)
 		lines++;
 	assert_int_equal(lines, 4);
+	/* in the order of the file */
+	assert_string_equal(errors, "t.conf:1: archive: must be an absolute path (starting with /)\n"
+		"t.conf:2: spool: must be a string in double quotes\n"
+		"t.conf:3: foo: unknown setting\n"
+		"t.conf:4: limits.clients: must be an integer 1-4096\n");
+	assert_string_equal(cu_error_last(), "t.conf:1: archive: must be an absolute path (starting with /)");
 	assert_non_null(strstr(errors, "t.conf:3: foo: unknown setting\n"));
 	assert_non_null(strstr(errors, "t.conf:4: limits.clients: must be an integer 1-4096\n"));
 	free(errors);
