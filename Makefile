@@ -101,7 +101,7 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	@$(MAKE) --no-print-directory build/san/custos
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
@@ -139,6 +139,11 @@ build/render_report: tests/tools/render_report.c build/libcustos.a
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
 
+# next times of calendar expressions, for the comparison with systemd
+build/calendar_next: tests/tools/calendar_next.c build/libcustos.a
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
+
 build/png_probe: tests/tools/png_probe.c
 	@mkdir -p build
 	@echo "  CC      $<"
@@ -165,8 +170,9 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/bagenc.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/disposition.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/backup.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/dconf.sh build/san/custos
 
-e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe
+e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/replay.sh ./custos
@@ -178,6 +184,9 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/bagenc.sh ./custos
 	bash tests/e2e/disposition.sh ./custos
 	bash tests/e2e/backup.sh ./custos
+	bash tests/e2e/dconf.sh ./custos
+	bash tests/e2e/calendar.sh
+	bash tests/e2e/systemd.sh
 	bash tests/e2e/report.sh
 
 demo: deps

@@ -39,6 +39,7 @@ static const struct command {
 	{ "audit",  cmd_audit,  "the internal-control audit report of a period (HTML or JSON)" },
 	{ "backup", cmd_backup, "backups: keygen, create, list, verify, prune" },
 	{ "restore", cmd_restore, "restore a chain of backups into a new archive folder" },
+	{ "config", cmd_config, "check the daemon's configuration (custos config check [FILE])" },
 };
 
 static void
