@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2132,6 +2133,108 @@ open_dest(int *fd, const char *dest, const char *path)
 	return 0;
 }
 
+/*
+ * SHA-256 on a second thread while the reading thread decompresses the
+ * next block and writes this one: a restore hashed, unpacked and wrote
+ * every byte on one core.  The reader alternates between two buffers and
+ * hands each to the hasher; submit waits until the hasher is done with the
+ * other, so a buffer is never refilled while it is being hashed.
+ */
+struct hasher {
+	pthread_t       th;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	EVP_MD_CTX     *md;
+	const void     *data;
+	size_t          len;
+	int             busy, quit, started;
+};
+
+static void *
+hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->busy && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->quit)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		EVP_DigestUpdate(h->md, h->data, h->len);
+		pthread_mutex_lock(&h->mu);
+		h->busy = 0;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Waits until the hasher has taken in everything submitted. */
+static void
+hasher_wait(struct hasher *h)
+{
+	if (!h->started)
+		return;
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Hands over len bytes (hashed in place: not to be touched until the next
+ * submit or wait returns); on one core, or without the thread, hashes them
+ * here. */
+static void
+hasher_submit(struct hasher *h, const void *data, size_t len)
+{
+	if (!h->started) {
+		EVP_DigestUpdate(h->md, data, len);
+		return;
+	}
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	h->data = data;
+	h->len = len;
+	h->busy = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static int
+hasher_start(struct hasher *h)
+{
+	memset(h, 0, sizeof(*h));
+	if ((h->md = EVP_MD_CTX_new()) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 && pthread_create(&h->th, NULL, hasher_main, h) == 0)
+		h->started = 1;
+	return 0;
+}
+
+static void
+hasher_stop(struct hasher *h)
+{
+	if (h->started) {
+		pthread_mutex_lock(&h->mu);
+		while (h->busy)
+			pthread_cond_wait(&h->cv, &h->mu);
+		h->quit = 1;
+		pthread_cond_broadcast(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->th, NULL);
+		h->started = 0;
+	}
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	EVP_MD_CTX_free(h->md);
+	h->md = NULL;
+}
+
 /* Reads every member after the signature: each must be listed, a regular
  * file of the listed size and digest, once; none may be missing.  With
  * x->dest, members are written there.  Problems go to x; the return is an
@@ -2141,18 +2244,20 @@ read_members(struct rctx *x, struct bk_reader *r, uint64_t *members, uint64_t *b
 {
 	const char *file = r->in.file;
 	struct want *v = NULL, *w;
+	struct hasher h;
 	size_t n = 0;
-	unsigned char *buf = NULL, sha[32];
+	unsigned char *bufs[2] = { NULL, NULL }, sha[32];
 	char hex[65];
-	EVP_MD_CTX *md = NULL;
-	int error = 0, rc, fd = -1;
+	int error = 0, rc, fd = -1, hstarted = 0;
 
 	if ((rc = manifest_wants(&v, &n, x, file, r->manifest)) != 0)
 		return rc < 0 ? rc : 0;
-	if ((buf = malloc(BK_CHUNK)) == NULL || (md = EVP_MD_CTX_new()) == NULL) {
-		error = cu_error_set(CU_ERROR, "out of memory");
+	if ((bufs[0] = malloc(BK_CHUNK)) == NULL || (bufs[1] = malloc(BK_CHUNK)) == NULL ||
+	    (error = hasher_start(&h)) < 0) {
+		error = error < 0 ? error : cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
+	hstarted = 1;
 	for (size_t entries = 0;; entries++) {
 		const char *path;
 		la_int64_t size;
@@ -2198,25 +2303,27 @@ read_members(struct rctx *x, struct bk_reader *r, uint64_t *members, uint64_t *b
 		}
 		if (x->dest && (error = open_dest(&fd, x->dest, path)) < 0)
 			goto done;
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		for (;;) {
-			la_ssize_t k = archive_read_data(r->ar, buf, BK_CHUNK);
+		hasher_wait(&h);
+		EVP_DigestInit_ex(h.md, EVP_sha256(), NULL);
+		for (int cur = 0;; cur ^= 1) {
+			la_ssize_t k = archive_read_data(r->ar, bufs[cur], BK_CHUNK);
 			if (k == 0)
 				break;
 			if (k < 0) {
 				problem(x, file, path, "%s", reader_why(r));
 				goto done;
 			}
-			EVP_DigestUpdate(md, buf, (size_t)k);
+			hasher_submit(&h, bufs[cur], (size_t)k);
 			got += (uint64_t)k;
 			x->prog.bytes_done += (uint64_t)k;
-			if (fd >= 0 && cu_write_all(fd, buf, (size_t)k) < 0) {
+			if (fd >= 0 && cu_write_all(fd, bufs[cur], (size_t)k) < 0) {
 				error = cu_error_sys("%s/%s", x->dest, path);
 				goto done;
 			}
 			tick(x->progress, x->progress_payload, &x->prog, &x->last, 0);
 		}
-		EVP_DigestFinal_ex(md, sha, NULL);
+		hasher_wait(&h);
+		EVP_DigestFinal_ex(h.md, sha, NULL);
 		if (fd >= 0) {
 			if (close(fd) < 0) {
 				fd = -1;
@@ -2243,8 +2350,10 @@ read_members(struct rctx *x, struct bk_reader *r, uint64_t *members, uint64_t *b
 done:
 	if (fd >= 0)
 		close(fd);
-	EVP_MD_CTX_free(md);
-	free(buf);
+	if (hstarted)
+		hasher_stop(&h);
+	free(bufs[0]);
+	free(bufs[1]);
 	free(v);
 	return error;
 }
