@@ -292,8 +292,30 @@ struct recon_ctx {
 	cu_archive *a;
 	const struct period *p;
 	json_t *out;                /* the model's reconciliation rows */
+	json_t *closes;             /* and its period closes */
 	int error;
 };
+
+/* A period_close event becomes a row of the model's closes. */
+static int
+close_row(struct recon_ctx *rc, const json_t *ev)
+{
+	json_t *fl = json_array(), *f, *row;
+	size_t i;
+
+	if (fl == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	json_array_foreach(json_object_get(ev, "findings"), i, f)
+		json_array_append_new(fl, json_pack("{s:s, s:s}", "rule",
+			arc_jstr(f, "rule") ? arc_jstr(f, "rule") : "?",
+			"message", arc_jstr(f, "message") ? arc_jstr(f, "message") : "?"));
+	row = json_pack("{s:s, s:s, s:o}", "period", arc_jstr(ev, "period") ?
+		arc_jstr(ev, "period") : "?", "at", arc_jstr(ev, "at") ? arc_jstr(ev, "at") : "?",
+		"findings", fl);
+	if (row == NULL || json_array_append_new(rc->closes, row) < 0)
+		return cu_error_set(CU_ERROR, "out of memory");
+	return 0;
+}
 
 static json_t *
 category(json_int_t count, json_int_t fen)
@@ -333,6 +355,12 @@ recon_one(int64_t time, const unsigned char event_id[32], void *payload)
 	}
 	ev = json_loadb(text, len, 0, NULL);
 	free(text);
+	if (ev != NULL && arc_jstr(ev, "kind") != NULL &&
+	    strcmp(arc_jstr(ev, "kind"), "period_close") == 0) {
+		error = close_row(rc, ev);
+		json_decref(ev);
+		return error;
+	}
 	if (ev == NULL || arc_jstr(ev, "kind") == NULL ||
 	    strcmp(arc_jstr(ev, "kind"), "reconciliation") != 0) {
 		json_decref(ev);
@@ -378,7 +406,7 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 	struct period p;
 	struct scan s = { 0 };
 	json_t *m = NULL, *rules = NULL, *dmap = NULL, *mmap = NULL, *denied = NULL;
-	json_t *items = NULL, *hist = NULL, *recon = NULL, *x;
+	json_t *items = NULL, *hist = NULL, *recon = NULL, *closes = NULL, *x;
 	char now[32];
 	size_t i, n;
 	int error;
@@ -424,8 +452,9 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 	{
 		/* the reconciliations archived in the period (archive-wide events) */
 		unsigned char zero[32] = { 0 };
-		struct recon_ctx rc = { a, &p, NULL, 0 };
-		if ((recon = rc.out = json_array()) == NULL) {
+		struct recon_ctx rc = { a, &p, NULL, NULL, 0 };
+		if ((recon = rc.out = json_array()) == NULL ||
+		    (closes = rc.closes = json_array()) == NULL) {
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
 		}
@@ -445,6 +474,8 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 			"rules", rules, "decisions", sorted_values(dmap), "queue", "items", items,
 			"histogram", hist, "denied", denied, "makers", sorted_values(mmap),
 			"reconciliation", recon);
+		if (m != NULL)
+			json_object_set(m, "closes", closes);
 	}
 	if (m == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory building the audit model");
@@ -461,6 +492,7 @@ cu_archive_audit_model(cu_archive *a, const char *from, const char *to, json_t *
 done:
 	json_decref(m);
 	json_decref(recon);
+	json_decref(closes);
 	json_decref(hist);
 	json_decref(items);
 	json_decref(denied);

@@ -41,8 +41,10 @@
 
 static const char *const top_fields[] = {
 	"format", "period", "archive", "policy", "generated_at", "rules",
-	"decisions", "queue", "denied", "makers", "reconciliation", NULL
+	"decisions", "queue", "denied", "makers", "reconciliation", "closes", NULL
 };
+static const char *const close_fields[] = { "period", "at", "findings", NULL };
+static const char *const close_finding_fields[] = { "rule", "message", NULL };
 static const char *const period_fields[] = { "from", "to", NULL };
 static const char *const rule_fields[] = { "id", "title", "severity", NULL };
 static const char *const decision_fields[] = {
@@ -591,6 +593,52 @@ check_reconciliation(const json_t *m)
 	return 0;
 }
 
+/* The period closes run in the report's period (optional: absent is none). */
+static int
+check_closes(const json_t *m)
+{
+	const json_t *a = json_object_get(m, "closes"), *v, *fl, *x;
+	const char *s;
+	char f[64], g[96], h[128];
+	size_t i, j;
+	int rc, month;
+
+	if (a == NULL)
+		return 0;
+	if ((rc = list_of(a, "closes")) < 0)
+		return rc;
+	json_array_foreach(a, i, v) {
+		snprintf(f, sizeof(f), "closes[%zu]", i);
+		snprintf(g, sizeof(g), "%s.", f);
+		if ((rc = object_of(v, f, close_fields, g)) < 0)
+			return rc;
+		snprintf(g, sizeof(g), "%s.period", f);
+		if ((rc = text(&s, v, "period", g, 7, 1)) < 0)
+			return rc;
+		if (cu_month_parse(&month, s) < 0)
+			return cu_field_fail(g, "must be a month YYYY-MM");
+		snprintf(g, sizeof(g), "%s.at", f);
+		if ((rc = text(&s, v, "at", g, 40, 1)) < 0)
+			return rc;
+		snprintf(g, sizeof(g), "%s.findings", f);
+		if ((rc = member(&fl, v, "findings", g)) < 0 || (rc = list_of(fl, g)) < 0)
+			return rc;
+		json_array_foreach(fl, j, x) {
+			snprintf(g, sizeof(g), "%s.findings[%zu]", f, j);
+			snprintf(h, sizeof(h), "%s.", g);
+			if ((rc = object_of(x, g, close_finding_fields, h)) < 0)
+				return rc;
+			snprintf(h, sizeof(h), "%s.rule", g);
+			if ((rc = text(&s, x, "rule", h, 16, 1)) < 0 || (rc = rule_id(s, h)) < 0)
+				return rc;
+			snprintf(h, sizeof(h), "%s.message", g);
+			if ((rc = text(&s, x, "message", h, 400, 1)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Checks the model; first_month and last_month (month numbers, as
  * cu_month_parse) of the period on success. */
 static int
@@ -607,7 +655,8 @@ check_model(const json_t *m, int *first_month, int *last_month)
 	    (rc = check_queue(m)) < 0 ||
 	    (rc = check_denied(m)) < 0 ||
 	    (rc = check_makers(m)) < 0 ||
-	    (rc = check_reconciliation(m)) < 0)
+	    (rc = check_reconciliation(m)) < 0 ||
+	    (rc = check_closes(m)) < 0)
 		return rc;
 	return 0;
 }
@@ -1512,6 +1561,42 @@ section_recon(struct out *o, const json_t *m)
 	puts_(o, "</tbody>\n</table>\n</section>\n");
 }
 
+/* The period closes: when, which month, what each found. */
+static void
+section_closes(struct out *o, const json_t *m)
+{
+	const json_t *a = json_object_get(m, "closes"), *c, *f;
+	size_t i, j;
+
+	puts_(o, "<section id=\"closes\">\n<h2>期末检查 Period closes</h2>\n");
+	if (json_array_size(a) == 0) {
+		puts_(o, "<p>本期未运行期末检查 no period close was run in this period.</p>\n"
+			"</section>\n");
+		return;
+	}
+	puts_(o, "<table>\n<thead><tr><th>期间 period</th><th>运行时间 run at</th>"
+		"<th>发现 findings</th></tr></thead>\n<tbody>\n");
+	json_array_foreach(a, i, c) {
+		const json_t *fl = json_object_get(c, "findings");
+		puts_(o, "<tr><td>");
+		esc(o, json_string_value(json_object_get(c, "period")));
+		puts_(o, "</td><td>");
+		esc(o, json_string_value(json_object_get(c, "at")));
+		puts_(o, "</td><td>");
+		if (json_array_size(fl) == 0)
+			puts_(o, "无 none");
+		json_array_foreach(fl, j, f) {
+			if (j > 0)
+				puts_(o, "<br>");
+			esc(o, json_string_value(json_object_get(f, "rule")));
+			puts_(o, ": ");
+			esc_id(o, json_string_value(json_object_get(f, "message")));
+		}
+		puts_(o, "</td></tr>\n");
+	}
+	puts_(o, "</tbody>\n</table>\n</section>\n");
+}
+
 int
 cu_report_html(char **out, size_t *len, const json_t *model)
 {
@@ -1533,6 +1618,7 @@ cu_report_html(char **out, size_t *len, const json_t *model)
 	section_rules(&o, &pg);
 	section_queue(&o, model);
 	section_recon(&o, model);
+	section_closes(&o, model);
 	section_denied(&o, model);
 	section_makers(&o, model);
 	section_detail(&o, &pg);

@@ -46,6 +46,9 @@
  *                 statement and account 1-64 bytes; each category
  *                 {count, fen}: count 0-CU_REPORT_MAX_COUNT, fen 0-2^53-1
  *                 (for amount_differs the sum of |bank - books|)
+ *   closes        optional [{period, at, findings: [{rule, message}]}]: the
+ *                 period closes run in the period; period YYYY-MM, at 1-40
+ *                 bytes, rule a rule id, message 1-400 bytes
  *
  * Identifiers shown in the HTML (refs, makers, transaction numbers,
  * statements, accounts) have every run of 15 or more digits (an X may end

@@ -100,6 +100,12 @@ expect_match "a row per archived statement, its sums from the report" "$(cat "$T
 expect_match "an amount that differs counts the difference" "$(cat "$T/audit.json")" \
 	'"amount_differs":\{"count":1,"fen":10000\},[^}]*\}[^}]*\}[^}]*\}[^}]*"statement":"st2.csv"'
 expect_eq "four statements (the bad one was not archived)" "$(grep -o '"statement":"st[0-9].csv"' "$T/audit.json" | wc -l)" 4
+expect_eq "the period closes run so far: three, each with its run time" \
+	"$(grep -o '{"at":"[0-9T:Z-]*","findings":\[[^]]*\],"period":"2026-11"}' "$T/audit.json" | wc -l)" 3
+expect_match "... and what each found" "$(cat "$T/audit.json")" \
+	'"findings":\[\{"message":"income account INC-P \(pension\) has a balance of 1780.00 at the close of 2026-11, expected 0.00","rule":"CLOSE-1"\}\]'
+expect_status "the same as a page" 0 c audit report --from 2026-11-01 --to "$(date -u -d '+1 day' +%F)" -o "$T/audit.html"
+expect_eq "a row per close in the page" "$(sed -n '/<section id="closes">/,/<\/section>/p' "$T/audit.html" | grep -c '<tr><td>2026-11</td>')" 3
 
 echo "== search by scheme and period"
 expect_eq "--period and --type fund_txn" "$(c search --type fund_txn --period 2026-11 --limit 0 2>/dev/null | wc -l)" 4

@@ -505,6 +505,47 @@ test_validate(void **state)
 }
 
 /* The last buckets of the standard histogram, and a model built with it. */
+/* Period closes: optional; each row's fields checked; rendered as a table
+ * with every finding (an account number shown as its first 6 and last 4
+ * characters), "none" for a close that found nothing. */
+static void
+test_closes(void **state)
+{
+	json_t *m;
+	char *html = NULL;
+	size_t len = 0;
+
+	(void)state;
+	expect_bad("closes", "{}", CU_EINVALID, "closes: must be a list");
+	expect_bad("closes", "[{\"period\":\"2026-13\",\"at\":\"2026-12-01T09:00:00Z\",\"findings\":[]}]",
+		CU_EINVALID, "closes[0].period: must be a month YYYY-MM");
+	expect_bad("closes", "[{\"period\":\"2026-11\",\"findings\":[]}]", CU_EINVALID,
+		"closes[0].at: missing");
+	expect_bad("closes", "[{\"period\":\"2026-11\",\"at\":\"x\",\"findings\":[{\"rule\":\"close-1\","
+		"\"message\":\"m\"}]}]", CU_EINVALID,
+		"closes[0].findings[0].rule: a rule id has only A-Z, 0-9 and -");
+	expect_bad("closes", "[{\"period\":\"2026-11\",\"at\":\"x\",\"findings\":[],\"by\":\"u\"}]",
+		CU_EINVALID, "closes[0].by: unknown field");
+	m = load(month_model);
+	json_object_set_new(m, "closes", load("[{\"period\":\"2026-11\",\"at\":\"2026-12-01T09:00:00Z\","
+		"\"findings\":[{\"rule\":\"CLOSE-1\",\"message\":\"income account 6222020200112233445 "
+		"(pension) has a balance of 250.00 at the close of 2026-11, expected 0.00\"}]},"
+		"{\"period\":\"2026-10\",\"at\":\"2026-11-01T09:00:00Z\",\"findings\":[]}]"));
+	assert_int_equal(cu_report_validate(m), 0);
+	assert_int_equal(cu_report_html(&html, &len, m), 0);
+	assert_int_equal(count(html, "<section id=\"closes\">"), 1);
+	assert_int_equal(count(html, "<tr><td>2026-11</td><td>2026-12-01T09:00:00Z</td><td>CLOSE-1: "
+		"income account 622202*********3445 (pension)"), 1);
+	assert_int_equal(count(html, "<tr><td>2026-10</td><td>2026-11-01T09:00:00Z</td><td>无 none</td>"), 1);
+	assert_null(strstr(html, "6222020200112233445"));
+	free(html);
+	json_decref(m);
+	/* absent: the section says none was run */
+	html = render(month_model);
+	assert_int_equal(count(html, "no period close was run in this period"), 1);
+	free(html);
+}
+
 static void
 test_histogram(void **state)
 {
@@ -613,6 +654,7 @@ main(void)
 		cmocka_unit_test(test_hostile_strings),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_closes),
 		cmocka_unit_test(test_histogram),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_labels),
