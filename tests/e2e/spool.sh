@@ -143,7 +143,7 @@ t0=$(date +%s%N)
 "$CUSTOS" -A "$T/ta" spool run --spool "$T/ts" >/dev/null 2>&1
 ms=$(( ($(date +%s%N) - t0) / 1000000 )); [ "$ms" -gt 300 ] && ms=300; [ "$ms" -lt 5 ] && ms=5
 rm -rf "$T/ta" "$T/ts"
-rounds=0 kills=0 done_=0
+rounds=0 kills=0 done_=0 moved=""
 while [ $rounds -lt 40 ]; do
 	rounds=$((rounds + 1))
 	"$CUSTOS" -A "$A2" spool run --spool "$S2" >/dev/null 2>&1 &
@@ -154,12 +154,13 @@ while [ $rounds -lt 40 ]; do
 	if kill -9 "$pid" 2>/dev/null; then
 		wait "$pid" 2>/dev/null
 		kills=$((kills + 1))
+		moved+=" $(ls "$S2/archived" | grep -vc '\.refs$')"
 	else
 		wait "$pid"; st=$?
 		[ "$st" = 0 ] && { done_=1; break; }
 	fi
 done
-echo "  a pass takes ${ms} ms; $rounds rounds, $kills killed, finished by itself: $done_"
+echo "  a pass takes ${ms} ms; $rounds rounds, $kills killed (entries moved after each kill:$moved), finished by itself: $done_"
 expect_match "some passes were killed" "$kills" "^[1-9]"
 expect_status "a clean pass after the loop: exit 0" 0 "$CUSTOS" -A "$A2" spool run --spool "$S2"
 expect_eq "incoming/ empty" "$(ls -A "$S2/incoming" | wc -l)" 0
