@@ -171,6 +171,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/disposition.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/backup.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/dconf.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/spool.sh build/san/custos
 
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
 	bash tests/e2e/run.sh ./custos
@@ -185,6 +186,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/disposition.sh ./custos
 	bash tests/e2e/backup.sh ./custos
 	bash tests/e2e/dconf.sh ./custos
+	bash tests/e2e/spool.sh ./custos
 	bash tests/e2e/calendar.sh
 	bash tests/e2e/systemd.sh
 	bash tests/e2e/report.sh

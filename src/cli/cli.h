@@ -110,6 +110,7 @@ int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_spool(struct cli *c, int argc, char **argv);
 
 /* Progress of a backup or restore on a terminal (cmd_backup.c): one line on
  * stderr rewritten with \r: bytes, rate, time left. */

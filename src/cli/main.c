@@ -40,6 +40,7 @@ static const struct command {
 	{ "backup", cmd_backup, "backups: keygen, create, list, verify, prune" },
 	{ "restore", cmd_restore, "restore a chain of backups into a new archive folder" },
 	{ "config", cmd_config, "check the daemon's configuration (custos config check [FILE])" },
+	{ "spool",  cmd_spool,  "one pass of the spool intake (custos spool run --spool DIR)" },
 };
 
 static void
