@@ -1076,6 +1076,12 @@ arc_list(struct bag *b)
 			error = cu_error_set(CU_ERROR, "out of memory");
 			goto done;
 		}
+		/* "./" (tar -C DIR -cf F .): the archive's own root, nothing to check */
+		if ((name[0] == '\0' || strcmp(name, ".") == 0) &&
+		    archive_entry_filetype(ent) == AE_IFDIR) {
+			free(name);
+			continue;
+		}
 		if ((why = name_problem(name)) != NULL) {
 			problem(b, name, 0, "%s", why);
 			free(name);

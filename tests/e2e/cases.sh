@@ -107,6 +107,13 @@ for ext in tar tar.gz tar.xz tar.zst zip; do
 	expect_match "archived in the class its Case-Type gives" "$(cat "$T/out")" "^SI01-YW·2026-D100-BG-00000$((n - 1)) "
 	n=$((n + 1))
 done
+D=$T/pk-dot; mkdir -p "$D/data"; echo "case dot" > "$D/data/a.txt"
+mkbag "$D" PK-DOT "Case-Type: registration_change"
+tar -C "$D" -cf "$T/pk-dot.tar" .
+expect_status "a bag packed from inside its folder (tar -C BAG -cf F .): valid" 0 c bag validate "$T/pk-dot.tar"
+"$CUSTOS" -A "$T/dot-arch" init --fonds SI01 >/dev/null
+expect_status "... and archived (in an archive of its own)" 0 "$CUSTOS" -A "$T/dot-arch" ingest "$T/pk-dot.tar"
+expect_match "... as a case" "$(cat "$T/out")" "^SI01-YW·2026-D100-BG-000001 "
 
 echo "== search"
 expect_match "--type case" "$(c search --type case --limit 0 | wc -l)" "^6\$"
