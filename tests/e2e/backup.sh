@@ -13,15 +13,6 @@ A=$T/arch
 c() { "$CUSTOS" -A "$A" "$@"; }
 G="git --git-dir=$A/history.git"
 
-# mkbag DIR CASE_NO: a minimal BagIt 1.0 bag over DIR/data
-mkbag() {
-	local d=$1 no=$2
-	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$d/bagit.txt"
-	(cd "$d" && find data -type f | LC_ALL=C sort | while read -r f; do
-		printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
-	printf 'External-Identifier: %s\nBagging-Date: 2026-11-20\nCase-Type: registration_change\n' \
-		"$no" > "$d/bag-info.txt"
-}
 
 # flip FILE OFFSET: changes one byte of a read-only file
 flip() {
@@ -34,7 +25,7 @@ c init --fonds SI01 >/dev/null
 "$GEN" 300 21 B > "$T/in1.jsonl"
 c ingest "$T/in1.jsonl" > "$T/acked1" 2>/dev/null
 R1=$(head -1 "$T/acked1" | cut -d' ' -f1)
-mkdir -p "$T/bag1/data"; head -c 3000000 /dev/urandom > "$T/bag1/data/scan.pdf"; mkbag "$T/bag1" BK-1
+mkdir -p "$T/bag1/data"; head -c 3000000 /dev/urandom > "$T/bag1/data/scan.pdf"; mkbag "$T/bag1" BK-1 "Case-Type: registration_change"
 c ingest "$T/bag1" >/dev/null 2>&1
 
 echo "== keys"
@@ -252,7 +243,7 @@ expect_eq "the originals are untouched" "$(c backup verify "$F1" "$F2" "$F3" | t
 
 echo "== a backup killed midway"
 K=$T/kill
-mkdir -p "$T/big/data"; head -c 150000000 /dev/urandom > "$T/big/data/big.bin"; mkbag "$T/big" BK-2
+mkdir -p "$T/big/data"; head -c 150000000 /dev/urandom > "$T/big/data/big.bin"; mkbag "$T/big" BK-2 "Case-Type: registration_change"
 c ingest "$T/big" >/dev/null 2>&1
 "$CUSTOS" -A "$A" backup create --full --to "$K" >/dev/null 2>&1 &
 BP=$!

@@ -14,25 +14,6 @@ export LC_ALL=C.UTF-8
 
 ID=$(idno 110105 19491231 002)
 
-# mkbag DIR CASE_NO [LABELS...]: a BagIt 1.0 bag over DIR/data with sha256 and
-# sha512 manifests, a tag manifest and Payload-Oxum
-mkbag() {
-	local d=$1 no=$2; shift 2
-	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$d/bagit.txt"
-	(cd "$d" && find data -type f | LC_ALL=C sort | while read -r f; do
-		printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
-	(cd "$d" && find data -type f | LC_ALL=C sort | while read -r f; do
-		printf '%s  %s\n' "$(sha512sum "$f" | cut -c1-128)" "$f"; done > manifest-sha512.txt)
-	{
-		printf 'External-Identifier: %s\n' "$no"
-		printf 'Bagging-Date: 2026-11-20\n'
-		for l in "$@"; do printf '%s\n' "$l"; done
-		printf 'Payload-Oxum: %s.%s\n' "$(find "$d/data" -type f -exec cat {} + | wc -c)" \
-			"$(find "$d/data" -type f | wc -l)"
-	} > "$d/bag-info.txt"
-	(cd "$d" && for f in bagit.txt bag-info.txt manifest-sha256.txt manifest-sha512.txt; do
-		printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > tagmanifest-sha256.txt)
-}
 
 # state: what the archive holds on disk (history head and every object file)
 state() {

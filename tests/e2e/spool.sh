@@ -17,20 +17,6 @@ export LC_ALL=C.UTF-8
 
 ID=$(idno 110105 19491231 002)
 
-# mkbag DIR CASE_NO [LABELS...]: a BagIt 1.0 bag over DIR/data (sha256)
-mkbag() {
-	local d=$1 no=$2; shift 2
-	printf 'BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n' > "$d/bagit.txt"
-	(cd "$d" && find data -type f | LC_ALL=C sort | while read -r f; do
-		printf '%s  %s\n' "$(sha256sum "$f" | cut -c1-64)" "$f"; done > manifest-sha256.txt)
-	{
-		printf 'External-Identifier: %s\n' "$no"
-		printf 'Bagging-Date: 2026-11-20\n'
-		for l in "$@"; do printf '%s\n' "$l"; done
-		printf 'Payload-Oxum: %s.%s\n' "$(find "$d/data" -type f -exec cat {} + | wc -c)" \
-			"$(find "$d/data" -type f | wc -l)"
-	} > "$d/bag-info.txt"
-}
 # rc NO: a receipt whose number is also a word of its summary (searchable)
 rc() { receipt "$1" "$ID" registration 2026-11-20T09:31:00+08:00 "回执 $1"; echo; }
 contrib() {
