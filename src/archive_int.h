@@ -222,6 +222,11 @@ int arc_log_doc(cu_index_txn *t, uint64_t *size, json_t *doc, char **text, size_
 json_t *arc_new_event(const cu_archive *a, const char *kind, const char *action, const char *now);
 /* events/<YYYY>/<MM-DD>/<id>.json */
 int arc_event_path(char *out, size_t outsz, const char *now, const char *id);
+/* One event as its own commit: logged, indexed, filed under events/ by its
+ * "at", committed with subject; t (a write transaction) is committed or
+ * aborted either way. */
+int arc_commit_event(cu_archive *a, cu_index_txn *t, json_t *ev, const char *subject,
+	char event_id[65]);
 /* Commits files with the log's checkpoint, then the index transaction (freed). */
 int arc_commit_docs(cu_archive *a, cu_index_txn *t, const cu_history_file *files, size_t n,
 	uint64_t first, uint64_t size, const char *subject);

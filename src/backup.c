@@ -1586,31 +1586,12 @@ ms_since(const struct timespec *t0)
 static int
 commit_event(cu_archive *a, json_t *ev, const char *subject, char event_id[65])
 {
-	char path[160], now[32], *text = NULL;
 	cu_index_txn *t = NULL;
-	cu_history_file f;
-	uint64_t size, first;
-	size_t len;
 	int error;
 
-	snprintf(now, sizeof(now), "%s", arc_jstr(ev, "at"));
 	if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
 		return error;
-	if ((error = cu_index_log_size(&size, t)) < 0)
-		goto done;
-	first = size;
-	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
-	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
-	    (error = arc_index_event(t, ev)) < 0)
-		goto done;
-	f = (cu_history_file){ path, text, len };
-	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
-	t = NULL;
-done:
-	if (t)
-		cu_index_abort(t);
-	free(text);
-	return error;
+	return arc_commit_event(a, t, ev, subject, event_id);
 }
 
 /* Reads the manifests of the chain ending at entries[last] (full first). */

@@ -319,6 +319,45 @@ arc_commit_docs(cu_archive *a, cu_index_txn *t, const cu_history_file *files, si
 	return cu_index_commit(t);
 }
 
+/* One event as its own commit: logged at the next leaf, indexed, filed under
+ * events/ by its "at", committed with subject; t is committed or aborted
+ * (freed) either way. */
+int
+arc_commit_event(cu_archive *a, cu_index_txn *t, json_t *ev, const char *subject,
+	char event_id[65])
+{
+	const char *at = arc_jstr(ev, "at");
+	char path[160], *text = NULL;
+	cu_history_file f;
+	uint64_t size, first;
+	size_t len;
+	int error;
+
+	event_id[0] = '\0';
+	if (at == NULL || strlen(at) < 10) {
+		cu_index_abort(t);
+		return cu_error_set(CU_EINVALID, "event without time");
+	}
+	if ((error = cu_index_log_size(&size, t)) < 0)
+		goto fail;
+	first = size;
+	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
+	    (error = arc_event_path(path, sizeof(path), at, event_id)) < 0 ||
+	    (error = arc_index_event(t, ev)) < 0)
+		goto fail;
+	f = (cu_history_file){ path, text, len };
+	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	free(text);
+	if (error < 0)
+		event_id[0] = '\0';
+	return error;
+fail:
+	cu_index_abort(t);
+	free(text);
+	event_id[0] = '\0';
+	return error;
+}
+
 /* ---- the index's disposition state --------------------------------------------- */
 
 static int
@@ -707,13 +746,10 @@ int
 cu_archive_hold(cu_archive *a, const char *key, int add, const char *reason, char ref_out[128],
 	char event_id[65])
 {
-	char id_hex[65], now[32], path[160], subject[256], *text = NULL;
+	char id_hex[65], now[32], subject[256];
 	const char *ref;
 	json_t *doc = NULL, *ev = NULL, *m = NULL;
 	cu_index_txn *t = NULL;
-	cu_history_file f;
-	uint64_t size, first;
-	size_t len;
 	int error;
 
 	ref_out[0] = event_id[0] = '\0';
@@ -750,30 +786,21 @@ cu_archive_hold(cu_archive *a, const char *key, int add, const char *reason, cha
 		goto done;
 	}
 	cu_now_rfc3339(now);
-	if ((error = cu_index_log_size(&size, t)) < 0)
-		goto done;
-	first = size;
 	if ((ev = arc_new_event(a, "hold", add ? "add" : "release", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
 	json_object_set_new(ev, "records", json_pack("[{s:s, s:s}]", "id", id_hex, "ref", ref));
 	json_object_set_new(ev, "reason", json_string(reason));
-	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
-	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
-	    (error = arc_index_event(t, ev)) < 0)
-		goto done;
-	f = (cu_history_file){ path, text, len };
 	/* the reason stays out of the commit message: it is free text */
 	snprintf(subject, sizeof(subject), "hold: %s on %.100s", add ? "added" : "released", ref);
-	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	error = arc_commit_event(a, t, ev, subject, event_id);
 	t = NULL;
 done:
 	if (t)
 		cu_index_abort(t);
 	if (error < 0)
 		event_id[0] = '\0';
-	free(text);
 	json_decref(m);
 	json_decref(ev);
 	json_decref(doc);

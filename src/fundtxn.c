@@ -863,11 +863,8 @@ cu_archive_fund_close_record(cu_archive *a, int period, cu_decision *out, char e
 	cu_policy_state st;
 	struct fstate fs;
 	cu_index_txn *t = NULL;
-	cu_history_file f;
 	json_t *ev = NULL, *dj = NULL;
-	char now[32], month[8], path[160], subject[160], *text = NULL;
-	uint64_t size, first;
-	size_t len;
+	char now[32], month[8], subject[160];
 	int error;
 
 	event_id[0] = '\0';
@@ -884,9 +881,6 @@ cu_archive_fund_close_record(cu_archive *a, int period, cu_decision *out, char e
 		goto done;
 	cu_now_rfc3339(now);
 	cu_month_format(month, period);
-	if ((error = cu_index_log_size(&size, t)) < 0)
-		goto done;
-	first = size;
 	if ((ev = arc_new_event(a, "period_close", "close", now)) == NULL ||
 	    json_object_set_new(ev, "period", json_string(month)) < 0 ||
 	    json_object_set(ev, "policy", json_object_get(dj, "policy")) < 0 ||
@@ -894,21 +888,15 @@ cu_archive_fund_close_record(cu_archive *a, int period, cu_decision *out, char e
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
 	}
-	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
-	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
-	    (error = arc_index_event(t, ev)) < 0)
-		goto done;
-	f = (cu_history_file){ path, text, len };
 	snprintf(subject, sizeof(subject), "period close: %s, %zu finding%s", month, out->n,
 		out->n == 1 ? "" : "s");
-	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	error = arc_commit_event(a, t, ev, subject, event_id);
 	t = NULL;
 done:
 	if (t != NULL)
 		cu_index_abort(t);
 	if (error < 0)
 		event_id[0] = '\0';
-	free(text);
 	json_decref(ev);
 	json_decref(dj);
 	return error;

@@ -80,13 +80,11 @@ cu_archive_reconcile(cu_archive *a, const char *statement, const char *account, 
 	struct books b = { .a = a, .account = account };
 	cu_recon_statement *st = NULL;
 	cu_recon_result *r = NULL;
-	char *buf = NULL, now[32], path[160], dig[80], hex[65], *evtext = NULL;
+	char *buf = NULL, now[32], dig[80], hex[65];
 	unsigned char digest[32];
-	size_t len = 0, tlen, elen;
+	size_t len = 0, tlen;
 	json_t *rep = NULL, *ev = NULL;
 	cu_index_txn *t = NULL;
-	cu_history_file f;
-	uint64_t size, first;
 	int error;
 
 	*report = NULL;
@@ -123,9 +121,8 @@ cu_archive_reconcile(cu_archive *a, const char *statement, const char *account, 
 	snprintf(dig, sizeof(dig), "sha256:%s", hex);
 	/* the report is a record in the log, with the statement it judged */
 	cu_now_rfc3339(now);
-	if ((error = cu_index_begin(&t, a->ix, 1)) < 0 || (error = cu_index_log_size(&size, t)) < 0)
+	if ((error = cu_index_begin(&t, a->ix, 1)) < 0)
 		goto done;
-	first = size;
 	if ((ev = arc_new_event(a, "reconciliation", "reconcile", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
@@ -134,17 +131,12 @@ cu_archive_reconcile(cu_archive *a, const char *statement, const char *account, 
 	json_object_set_new(ev, "statement", json_pack("{s:s, s:s, s:I}", "source", statement,
 		"digest", dig, "size", (json_int_t)len));
 	json_object_set(ev, "report", rep);
-	if ((error = arc_log_doc(t, &size, ev, &evtext, &elen, event_id)) < 0 ||
-	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
-	    (error = arc_index_event(t, ev)) < 0)
-		goto done;
-	f = (cu_history_file){ path, evtext, elen };
 	{
 		char subject[200];
 		snprintf(subject, sizeof(subject), "reconcile: %zu bank line%s, %zu book entr%s, "
 			"%zu unmatched", r->bank_lines, r->bank_lines == 1 ? "" : "s", r->book_entries,
 			r->book_entries == 1 ? "y" : "ies", cu_recon_unmatched(r));
-		error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+		error = arc_commit_event(a, t, ev, subject, event_id);
 		t = NULL;
 	}
 	if (error < 0)
@@ -159,7 +151,6 @@ done:
 		*text = NULL;
 		event_id[0] = '\0';
 	}
-	free(evtext);
 	json_decref(ev);
 	json_decref(rep);
 	json_decref(b.docs);

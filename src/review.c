@@ -105,14 +105,11 @@ int
 cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
 	char ref_out[128], char event_id[65])
 {
-	char id_hex[65], now[32], path[160], subject[256], *text = NULL;
+	char id_hex[65], now[32], subject[256];
 	unsigned char id[32];
 	const char *ref;
 	json_t *doc = NULL, *ev = NULL, *mark = NULL;
 	cu_index_txn *t = NULL;
-	cu_history_file f;
-	uint64_t size, first;
-	size_t len;
 	int error;
 
 	ref_out[0] = event_id[0] = '\0';
@@ -148,9 +145,6 @@ cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
 		goto done;
 	}
 	cu_now_rfc3339(now);
-	if ((error = cu_index_log_size(&size, t)) < 0)
-		goto done;
-	first = size;
 	if ((ev = arc_new_event(a, "review", approve ? "approve" : "reject", now)) == NULL) {
 		error = cu_error_set(CU_ERROR, "out of memory");
 		goto done;
@@ -158,23 +152,19 @@ cu_archive_review(cu_archive *a, const char *key, int approve, const char *note,
 	json_object_set_new(ev, "records", json_pack("[{s:s, s:s}]", "id", id_hex, "ref", ref));
 	json_object_set_new(ev, "note", json_string(note));
 	json_object_set(ev, "rules", json_object_get(mark, "rules"));
-	if ((error = arc_log_doc(t, &size, ev, &text, &len, event_id)) < 0 ||
-	    (error = arc_event_path(path, sizeof(path), now, event_id)) < 0 ||
-	    (error = arc_index_event(t, ev)) < 0 ||
-	    (error = arc_fund_state_effective(a, t, doc, approve)) < 0)
+	/* the state change goes in the same index transaction as the event */
+	if ((error = arc_fund_state_effective(a, t, doc, approve)) < 0)
 		goto done;
-	f = (cu_history_file){ path, text, len };
 	/* the note stays out of the commit message: it is free text */
 	snprintf(subject, sizeof(subject), "review: %s %.100s", approve ? "approved" : "rejected",
 		ref);
-	error = arc_commit_docs(a, t, &f, 1, first, size, subject);
+	error = arc_commit_event(a, t, ev, subject, event_id);
 	t = NULL;
 done:
 	if (t)
 		cu_index_abort(t);
 	if (error < 0)
 		event_id[0] = '\0';
-	free(text);
 	json_decref(mark);
 	json_decref(ev);
 	json_decref(doc);
