@@ -33,12 +33,16 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=build/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:src/cli/%.c=build/obj/cli/%.o)
+# the daemon runs the commands of the command line: all of src/cli but main.c
+CMD_OBJ  := $(filter-out build/obj/cli/main.o,$(CLI_OBJ))
+DAEMON_SRC := $(sort $(wildcard src/daemon/*.c))
+DAEMON_OBJ := $(DAEMON_SRC:src/daemon/%.c=build/obj/daemon/%.o)
 SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 
 .PHONY: all deps check unit e2e e2e-san fuzz-replay demo bench fuzz clean
 
-all: custos
+all: custos custosd
 
 # ---- set-up -----------------------------------------------------------------
 deps:
@@ -66,6 +70,15 @@ build/obj/cli/%.o: src/cli/%.c $(wildcard include/custos/*.h) $(wildcard src/cli
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -Isrc/cli -c -o $@ $<
 
+build/obj/daemon/%.o: src/daemon/%.c $(wildcard include/custos/*.h) $(wildcard src/cli/*.h) $(wildcard src/daemon/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Isrc/cli -Isrc/daemon -c -o $@ $<
+
+custosd: $(DAEMON_OBJ) $(CMD_OBJ) build/libcustos.a
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -o $@ $(DAEMON_OBJ) $(CMD_OBJ) build/libcustos.a $(LDLIBS) -lseccomp
+
 build/libcustos.a: $(LIB_OBJ)
 	@ar rcs $@ $^
 
@@ -87,6 +100,13 @@ build/san/libcustos.a: $(SAN_OBJ)
 build/san/custos: $(CLI_SRC) build/san/libcustos.a
 	@echo "  LINK san $@"
 	@$(CC) $(CFLAGS) $(SANFLAGS) -Isrc/cli -o $@ $(CLI_SRC) build/san/libcustos.a $(LDLIBS)
+
+# the daemon built against the sanitized library, its sandbox switchable off
+# (the sanitizers' own system calls are not in its allow-list)
+build/san/custosd: $(DAEMON_SRC) $(filter-out src/cli/main.c,$(CLI_SRC)) build/san/libcustos.a
+	@echo "  LINK san $@"
+	@$(CC) $(CFLAGS) $(SANFLAGS) -DCUSTOS_SANITIZE -Isrc/cli -Isrc/daemon -o $@ $(DAEMON_SRC) \
+	  $(filter-out src/cli/main.c,$(CLI_SRC)) build/san/libcustos.a $(LDLIBS) -lseccomp
 
 build/san/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) build/san/libcustos.a
 	@echo "  CC san  $<"

@@ -448,7 +448,7 @@ defaults(void)
 int
 cu_dconf_parse(cu_dconf **out, const char *text, const char *name, char **errors)
 {
-	static const char *const known[] = { "archive", "spool", "socket", "roles",
+	static const char *const known[] = { "archive", "spool", "socket", "state", "roles",
 		"schedules", "limits", "backup", "spool_options" };
 	struct ctx x = { name, NULL, 0, 0, 0, "" };
 	config_t cfg;
@@ -473,6 +473,14 @@ cu_dconf_parse(cu_dconf **out, const char *text, const char *name, char **errors
 	get_string(&x, &c->archive, root, "archive", "archive", 1, 0);
 	get_string(&x, &c->spool, root, "spool", "spool", 1, 0);
 	get_string(&x, &c->socket, root, "socket", "socket", 1, 0);
+	get_string(&x, &c->state, root, "state", "state", 1, 0);
+	/* the job runs are kept beside the archive unless told otherwise */
+	if (c->state == NULL && c->archive && c->archive[0] == '/') {
+		const char *slash = strrchr(c->archive, '/');
+		size_t n = slash == c->archive ? 1 : (size_t)(slash - c->archive);
+		if ((c->state = strndup(c->archive, n)) == NULL)
+			x.oom = 1;
+	}
 	if (config_setting_get_member(root, "archive") == NULL)
 		problem(&x, 1, "archive", "missing (required: the archive folder)");
 	if (config_setting_get_member(root, "spool") == NULL)
@@ -543,6 +551,7 @@ cu_dconf_free(cu_dconf *c)
 	free(c->archive);
 	free(c->spool);
 	free(c->socket);
+	free(c->state);
 	free(c->grants);
 	for (int j = 0; j < CU_JOB_COUNT; j++)
 		free(c->schedule[j]);

@@ -358,6 +358,33 @@ fail:
 	return error;
 }
 
+int
+cu_archive_record_denial(cu_archive *a, const char *command, const char *role,
+	const char *reason, char event_id[65])
+{
+	cu_index_txn *t = NULL;
+	char now[32], subject[256];
+	json_t *ev;
+	int error;
+
+	event_id[0] = '\0';
+	if (a->mode != CU_ARCHIVE_WRITE)
+		return cu_error_set(CU_EINVALID, "recording a denial needs the archive lock");
+	cu_now_rfc3339(now);
+	if ((ev = arc_new_event(a, "access", "denied", now)) == NULL ||
+	    json_object_set_new(ev, "request", json_pack("{s:s, s:s, s:s}", "command", command,
+		"role", role, "reason", reason)) < 0) {
+		json_decref(ev);
+		return cu_error_set(CU_ERROR, "out of memory building the denial event");
+	}
+	snprintf(subject, sizeof(subject), "access: denied %s to uid %lu (needs role %s)",
+		command, a->uid, role);
+	if ((error = cu_index_begin(&t, a->ix, 1)) == 0)
+		error = arc_commit_event(a, t, ev, subject, event_id);
+	json_decref(ev);
+	return error;
+}
+
 /* ---- the index's disposition state --------------------------------------------- */
 
 static int

@@ -66,6 +66,14 @@ libgit2_init_once(void)
 	    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0 ||
 	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0) < 0)
 		libgit2_init_error = -1;
+	/* The history is the archive's alone: no system, user or XDG git
+	 * configuration changes how it is written (and a daemon whose $HOME
+	 * it cannot read still works). */
+	static const int levels[] = { GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG,
+		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_PROGRAMDATA };
+	for (size_t i = 0; i < sizeof(levels) / sizeof(*levels); i++)
+		if (git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, levels[i], "") < 0)
+			libgit2_init_error = -1;
 }
 
 /* libgit2 is initialised once per process and never shut down: handles

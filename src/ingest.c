@@ -47,6 +47,7 @@ struct cu_ingest {
 	size_t batch_funds;          /* of batch_records, fund transactions */
 	size_t batch_events;         /* decision events (log leaves, not records) */
 	uint64_t log_size;           /* leaves in the log, this batch's included */
+	size_t items;                /* outcomes taken so far */
 	cu_ingest_stats stats;
 	char now[32];
 };
@@ -115,6 +116,7 @@ add_outcome(cu_ingest *in, cu_ingest_status st, const char *source, const char *
 		return cu_error_set(CU_ERROR, "out of memory");
 	}
 	in->nouts++;
+	in->items++;
 	if (st == CU_INGEST_REJECTED)
 		in->batch_rejected++;
 	else if (st == CU_INGEST_DUPLICATE)
@@ -730,6 +732,24 @@ cu_ingest_path(cu_ingest *in, const char *path)
 		return add_outcome(in, CU_INGEST_REJECTED, path, NULL, NULL, strerror(errno));
 	}
 	return ingest_file(in, path);
+}
+
+int
+cu_ingest_bag(cu_ingest *in, const char *path, const char *source)
+{
+	return arc_ingest_case(in, in->a, path, source);
+}
+
+int
+cu_ingest_is_bag(const char *path, int is_dir)
+{
+	return arc_is_bag_path(path, is_dir);
+}
+
+size_t
+cu_ingest_items(const cu_ingest *in)
+{
+	return in->items;
 }
 
 int

@@ -68,6 +68,13 @@ const char *cu_archive_fonds(const cu_archive *a);
  * calling process's user; the daemon sets its client's. */
 void cu_archive_set_actor(cu_archive *a, const char *user, unsigned long uid);
 
+/* Records that the daemon refused a client's request: an access event
+ * with action "denied", the command, the role it needs and the reason,
+ * by the refused client (cu_archive_set_actor first).  Needs the archive
+ * opened for writing; event_id receives the event's id. */
+int cu_archive_record_denial(cu_archive *a, const char *command, const char *role,
+	const char *reason, char event_id[65]);
+
 /* ---- ingest ----------------------------------------------------------- */
 
 typedef enum {
@@ -118,6 +125,19 @@ int cu_ingest_finish(cu_ingest *in, cu_ingest_stats *st);
 
 /* Drops what is pending (nothing of it is archived) and frees the ingest. */
 void cu_ingest_abort(cu_ingest *in);
+
+/* Ingests a case file (a bag in a .tar, .tar.gz, .tar.xz, .tar.zst or .zip
+ * file, or a bag folder) at path, reported under the name source (the
+ * daemon receives a client's bag into a file of its own). */
+int cu_ingest_bag(cu_ingest *in, const char *path, const char *source);
+
+/* 1 if path names a bag by its form: a folder holding bagit.txt (is_dir
+ * 1), or a file whose name ends in a bag archive's extension. */
+int cu_ingest_is_bag(const char *path, int is_dir);
+
+/* How many outcomes the ingest has taken so far (reported or waiting for
+ * their batch's commit): the callback's n-th call reports the n-th. */
+size_t cu_ingest_items(const cu_ingest *in);
 
 /* ---- search and retrieval --------------------------------------------- */
 

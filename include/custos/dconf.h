@@ -73,6 +73,8 @@ typedef struct cu_dconf {
 	char *archive;             /* required, absolute */
 	char *spool;               /* required, absolute */
 	char *socket;              /* default CU_DCONF_DEFAULT_SOCKET */
+	char *state;               /* the daemon's own state (custosd.state: the job
+	                              runs), absolute; default the archive's parent */
 
 	cu_dconf_grant *grants;    /* roles = { GROUP = [ ROLE, … ]; … } or the defaults */
 	size_t ngrants;

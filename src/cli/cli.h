@@ -7,6 +7,8 @@
 #define CUSTOS_CLI_H
 
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "custos/archive.h"
 
@@ -19,7 +21,43 @@ enum { EXIT_DONE = 0, EXIT_PROBLEMS = 1, EXIT_USAGE = 2 };
 struct cli {
 	const char *archive;   /* -A / --archive, else CUSTOS_ARCHIVE, else the default */
 	int wait;              /* seconds to wait for the writers' lock */
+	const char *actor;     /* the daemon's client: recorded as who acted (NULL: this process's user) */
+	unsigned long actor_uid;
+	int archive_fixed;     /* in the daemon: -A is refused (it serves one archive) */
 };
+
+/* The commands, in the order `custos help` lists them. */
+#define CLI_LOCAL  1   /* always runs in the calling process (init, bag, restore) */
+#define CLI_DAEMON 2   /* only the daemon answers it (status, run) */
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli *, int, char **);   /* NULL for CLI_DAEMON commands */
+	int flags;
+	const char *summary;
+};
+
+/* The table, ended by an entry whose name is NULL. */
+const struct cli_command *cli_commands(void);
+
+/* The command called name, or NULL. */
+const struct cli_command *cli_command_find(const char *name);
+
+/* The role (custos/dconf.h) a client of the daemon needs for the command
+ * argv[0] with its arguments; 0 for a command the daemon does not run. */
+uint32_t cli_command_role(int argc, char **argv);
+
+/* Sends the command to the daemon at sock (client side of docs/protocol.md)
+ * and prints its answer as the command itself would: returns the exit
+ * status, or -1 (nothing printed, nothing sent) when no daemon listens
+ * there. */
+int cli_remote(const struct cli *c, const char *sock, int argc, char **argv);
+
+/* One outcome of an ingest, printed as `custos ingest` prints it (plain or
+ * JSON line); 0 or a negative error. */
+int cli_ingest_print(FILE *out, const cu_ingest_result *r, int json);
+
+/* The summary lines of an ingest on err ("custos: N archived, …"). */
+void cli_ingest_summary(FILE *err, const cu_ingest_stats *st);
 
 /* The archive folder to act on. */
 const char *cli_archive_path(const struct cli *c);

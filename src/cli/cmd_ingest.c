@@ -32,12 +32,10 @@ struct out {
 	int json;
 };
 
-static int
-print_result(const cu_ingest_result *r, void *payload)
+int
+cli_ingest_print(FILE *out, const cu_ingest_result *r, int json)
 {
-	struct out *o = payload;
-
-	if (o->json) {
+	if (json) {
 		json_t *j;
 		char *s;
 		switch (r->status) {
@@ -59,19 +57,40 @@ print_result(const cu_ingest_result *r, void *payload)
 			json_decref(j);
 			return cu_error_set(CU_ERROR, "out of memory");
 		}
-		puts(s);
+		fprintf(out, "%s\n", s);
 		free(s);
 		json_decref(j);
 	} else if (r->status == CU_INGEST_ARCHIVED) {
 		if (r->decision != NULL)
-			printf("%s %s %s %s\n", r->ref, r->id, r->source, r->decision);
+			fprintf(out, "%s %s %s %s\n", r->ref, r->id, r->source, r->decision);
 		else
-			printf("%s %s %s\n", r->ref, r->id, r->source);
+			fprintf(out, "%s %s %s\n", r->ref, r->id, r->source);
 	} else if (r->status == CU_INGEST_DUPLICATE) {
-		printf("duplicate %s %s\n", r->ref, r->source);
+		fprintf(out, "duplicate %s %s\n", r->ref, r->source);
 	} else {
-		printf("rejected %s: %s\n", r->source, r->reason);
+		fprintf(out, "rejected %s: %s\n", r->source, r->reason);
 	}
+	return 0;
+}
+
+void
+cli_ingest_summary(FILE *err, const cu_ingest_stats *st)
+{
+	fprintf(err, "custos: %zu archived, %zu duplicate%s, %zu rejected, %zu commit%s\n",
+		st->archived, st->duplicates, st->duplicates == 1 ? "" : "s", st->rejected,
+		st->commits, st->commits == 1 ? "" : "s");
+	if (st->denied)
+		fprintf(err, "custos: %zu fund transaction%s denied (archived, never counted)\n",
+			st->denied, st->denied == 1 ? "" : "s");
+}
+
+static int
+print_result(const cu_ingest_result *r, void *payload)
+{
+	struct out *o = payload;
+
+	if (cli_ingest_print(stdout, r, o->json) < 0)
+		return CU_ERROR;
 	/* an acknowledgement is only worth something once its reader has it */
 	if (r->end_of_batch && fflush(stdout) != 0)
 		return cu_error_sys("standard output");
@@ -121,11 +140,6 @@ cmd_ingest(struct cli *c, int argc, char **argv)
 			"the rest of the input was not\n");
 		return EXIT_USAGE;
 	}
-	fprintf(stderr, "custos: %zu archived, %zu duplicate%s, %zu rejected, %zu commit%s\n",
-		st.archived, st.duplicates, st.duplicates == 1 ? "" : "s", st.rejected,
-		st.commits, st.commits == 1 ? "" : "s");
-	if (st.denied)
-		fprintf(stderr, "custos: %zu fund transaction%s denied (archived, never counted)\n",
-			st.denied, st.denied == 1 ? "" : "s");
+	cli_ingest_summary(stderr, &st);
 	return st.rejected || st.denied ? EXIT_PROBLEMS : EXIT_DONE;
 }
