@@ -121,8 +121,8 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
-	@$(MAKE) --no-print-directory build/san/custos
+	@$(MAKE) --no-print-directory custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory build/san/custos build/san/custosd
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
 unit: $(UNIT_BIN)
@@ -164,6 +164,12 @@ build/calendar_next: tests/tools/calendar_next.c build/libcustos.a
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -o $@ $< build/libcustos.a $(LDLIBS)
 
+# raw requests to the daemon's socket, and systemd's notify socket, for the tests
+build/sock_send: tests/tools/sock_send.c
+	@mkdir -p build
+	@echo "  CC      $<"
+	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
 build/png_probe: tests/tools/png_probe.c
 	@mkdir -p build
 	@echo "  CC      $<"
@@ -177,8 +183,9 @@ build/gen_fund: bench/gen_fund.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
+e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/daemon.sh build/san/custos build/san/custosd --no-sandbox
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
@@ -193,7 +200,8 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/dconf.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/spool.sh build/san/custos
 
-e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
+e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
+	bash tests/e2e/daemon.sh ./custos ./custosd
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/replay.sh ./custos

@@ -28,7 +28,9 @@
 #include "custos/proto.h"
 #include "custos/util.h"
 
-/* Ingest requests are cut at about this many bytes of files. */
+/* Ingest requests are cut at about this many bytes of files, or at 5/8 of
+ * the daemon's request limit when that is smaller (JSON escapes and base64
+ * make a request larger than its files). */
 #define REMOTE_CHUNK (512u * 1024)
 /* A file larger than this is not sent (the daemon's limit is smaller anyway). */
 #define REMOTE_MAX_FILE (64u << 20)
@@ -321,6 +323,7 @@ struct ingest_run {
 	char *rest;
 	size_t nrest;
 	cu_ingest_stats st;
+	size_t chunk;         /* bytes of files per request */
 	int code;             /* worst exit status so far */
 	const char *archive;
 };
@@ -363,7 +366,7 @@ ingest_add(struct ingest_run *r, const char *source, const char *buf, size_t len
 {
 	json_t *f;
 
-	if (r->req != NULL && r->bytes + len > REMOTE_CHUNK && ingest_flush(r) < 0)
+	if (r->req != NULL && r->bytes + len > r->chunk && ingest_flush(r) < 0)
 		return -1;
 	if (r->req == NULL) {
 		r->req = json_pack("{s:[s], s:[]}", "argv", "ingest", "files");
@@ -419,8 +422,26 @@ ingest_walk(struct ingest_run *r, const char *path, int depth, int top)
 	size_t len = 0;
 
 	if (strcmp(path, "-") == 0 && top) {
-		if (cu_read_fd(&buf, &len, STDIN_FILENO, "standard input", REMOTE_MAX_FILE) < 0) {
-			return ingest_reject_local(r, "-", cu_error_last());
+		size_t cap = 0;
+		for (;;) {
+			if (len == cap && cu_grow(&buf, &cap, len + 65536, 1) < 0) {
+				free(buf);
+				return -1;
+			}
+			ssize_t got = read(STDIN_FILENO, buf + len, cap - len);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				free(buf);
+				return ingest_reject_local(r, "-", strerror(errno));
+			}
+			if (got == 0)
+				break;
+			len += (size_t)got;
+			if (len > REMOTE_MAX_FILE) {
+				free(buf);
+				return ingest_reject_local(r, "-", "standard input is larger than the 64 MiB limit");
+			}
 		}
 		int e = ingest_add(r, "-", buf, len);
 		free(buf);
@@ -513,6 +534,19 @@ remote_ingest(const struct cli *c, int fd, int argc, char **argv)
 	}
 	if (first == 0)
 		return cli_usage("ingest", "no PATH given");
+	/* the daemon's request limit */
+	r.chunk = REMOTE_CHUNK;
+	json_t *hello = json_pack("{s:i}", "hello", CU_PROTO_VERSION), *ans;
+	if (hello == NULL || cu_proto_write(fd, hello) < 0 ||
+	    (ans = read_answer(fd, &r.rest, &r.nrest)) == NULL) {
+		json_decref(hello);
+		return EXIT_USAGE;
+	}
+	json_decref(hello);
+	json_int_t lim = json_integer_value(json_object_get(ans, "request_bytes"));
+	if (lim > 0 && (uint64_t)lim / 8 * 5 < r.chunk)
+		r.chunk = (size_t)((uint64_t)lim / 8 * 5);
+	json_decref(ans);
 	if (archive)
 		r.archive = realpath(archive, real) ? real : archive;
 	for (int i = first; i < argc; i++) {

@@ -53,6 +53,8 @@ struct client {
 	size_t len, cap;
 	time_t since;          /* when its first byte came (0: none pending) */
 	int busy;              /* a child is answering it, or it waits for the writer */
+	time_t draining;       /* answered with an error: what it still sends is read and
+	                          dropped until it closes or this time passes */
 };
 
 enum child_kind { CH_REQUEST, CH_WRITER, CH_JOB };
@@ -492,6 +494,16 @@ handle_request(struct client *c, char *line)
 	pid_t pid;
 
 	d.requests++;
+	if (json_is_object(req) && json_object_get(req, "hello") != NULL) {
+		/* what a client needs to know to send requests: no role needed */
+		json_t *ans = json_pack("{s:i, s:i, s:s, s:I}", "exit", 0, "protocol", CU_PROTO_VERSION,
+			"version", CUSTOS_VERSION, "request_bytes", (json_int_t)d.conf->limits.request_bytes);
+		if (ans)
+			cu_proto_write(c->fd, ans);
+		json_decref(ans);
+		json_decref(req);
+		return 0;
+	}
 	if (!json_is_object(req)) {
 		answer_error(c->fd, "malformed", "malformed request: %s (line 1, column %d)",
 			req ? "not a JSON object" : je.text, je.column);
@@ -573,11 +585,75 @@ close:
 	return -1;
 }
 
-/* Reads what a client sent; handles a complete line.  -1: drop it. */
+/* After an error answer: no more requests from this client, but what it
+ * is still sending is read and dropped before closing, or the kernel would
+ * reset the connection and the client might lose the answer. */
+static void
+start_draining(struct client *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->draining = time(NULL) + 2;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+	c->since = 0;
+}
+
+/* Handles the first whole line the client has sent, if there is one (a
+ * client may send its next request before the answer to the last). */
+static int
+take_line(struct client *c)
+{
+	size_t limit = (size_t)d.conf->limits.request_bytes;
+	char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+
+	if (nl == NULL || c->busy || c->draining)
+		return 0;
+	size_t ll = (size_t)(nl - c->buf);
+	if (ll > limit) {
+		answer_error(c->fd, "too-large", "request is larger than %zu bytes "
+			"(limits.request_bytes)", limit);
+		start_draining(c);
+		return 0;
+	}
+	*nl = '\0';
+	/* one request at a time: bytes after it wait until it is answered */
+	char *line = c->buf;
+	size_t rest = c->len - ll - 1;
+	char *nbuf = rest ? malloc(rest + 65536) : NULL;
+	if (rest && nbuf == NULL)
+		return -1;
+	if (rest)
+		memcpy(nbuf, nl + 1, rest);
+	c->buf = nbuf;
+	c->len = rest;
+	c->cap = rest ? rest + 65536 : 0;
+	c->since = rest ? time(NULL) : 0;
+	int e = handle_request(c, line);
+	free(line);
+	if (e < 0)
+		start_draining(c);
+	return 0;
+}
+
+/* Reads what a client sent; handles a complete line.  -1: it closed (or
+ * failed, or has been drained): drop it. */
 static int
 read_client(struct client *c)
 {
 	size_t limit = (size_t)d.conf->limits.request_bytes;
+
+	if (c->draining) {
+		char sink[65536];
+		for (;;) {
+			ssize_t r = read(c->fd, sink, sizeof(sink));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			return r > 0 ? 0 : -1;
+		}
+	}
 
 	for (;;) {
 		if (c->cap - c->len < 65536) {
@@ -587,7 +663,8 @@ read_client(struct client *c)
 			if (ncap <= c->len) {
 				answer_error(c->fd, "too-large", "request is larger than %zu bytes "
 					"(limits.request_bytes)", limit);
-				return -1;
+				start_draining(c);
+				return 0;
 			}
 			char *p = realloc(c->buf, ncap);
 			if (p == NULL)
@@ -604,36 +681,15 @@ read_client(struct client *c)
 			return -1;
 		if (c->len == 0)
 			c->since = time(NULL);
-		char *nl = memchr(c->buf + c->len, '\n', (size_t)r);
+		int had = memchr(c->buf + c->len, '\n', (size_t)r) != NULL;
 		c->len += (size_t)r;
-		if (nl != NULL) {
-			size_t ll = (size_t)(nl - c->buf);
-			if (ll > limit) {
-				answer_error(c->fd, "too-large", "request is larger than %zu bytes "
-					"(limits.request_bytes)", limit);
-				return -1;
-			}
-			*nl = '\0';
-			/* one request at a time: bytes after it wait until it is answered */
-			char *line = c->buf;
-			size_t rest = c->len - ll - 1;
-			char *nbuf = rest ? malloc(rest + 65536) : NULL;
-			if (rest && nbuf == NULL)
-				return -1;
-			if (rest)
-				memcpy(nbuf, nl + 1, rest);
-			c->buf = nbuf;
-			c->len = rest;
-			c->cap = rest ? rest + 65536 : 0;
-			c->since = rest ? time(NULL) : 0;
-			int e = handle_request(c, line);
-			free(line);
-			return e;
-		}
+		if (had)
+			return take_line(c);
 		if (c->len > limit) {
 			answer_error(c->fd, "too-large", "request is larger than %zu bytes "
 				"(limits.request_bytes)", limit);
-			return -1;
+			start_draining(c);
+			return 0;
 		}
 	}
 }
@@ -1036,6 +1092,11 @@ main(int argc, char **argv)
 					d.jobs[k].next = sched_next(&d.jobs[k], d.conf, now);
 				}
 		maybe_start_writer();
+		/* requests that came while the last one was being answered */
+		for (size_t i = 0; i < d.nclients; i++)
+			if (!d.clients[i]->busy && !d.clients[i]->draining && d.clients[i]->len)
+				take_line(d.clients[i]);
+		maybe_start_writer();
 		for (int k = 0; k < CU_JOB_COUNT; k++)
 			if (d.jobs[k].next && ms_until(d.jobs[k].next, now) < timeout)
 				timeout = ms_until(d.jobs[k].next, now);
@@ -1058,10 +1119,16 @@ main(int argc, char **argv)
 		/* a client slow to send its request is dropped */
 		for (size_t i = 0; i < d.nclients; i++) {
 			struct client *c = d.clients[i];
-			if (!c->busy && c->since && now - c->since >= (time_t)d.conf->limits.request_seconds) {
+			if (c->draining && now >= c->draining) {
+				drop_client(i--);
+			} else if (c->draining) {
+				if (1000 < timeout)
+					timeout = 1000;
+			} else if (!c->busy && c->since &&
+				   now - c->since >= (time_t)d.conf->limits.request_seconds) {
 				answer_error(c->fd, "timeout", "no whole request within %u s "
 					"(limits.request_seconds)", d.conf->limits.request_seconds);
-				drop_client(i--);
+				start_draining(c);
 			} else if (!c->busy && c->since) {
 				long ms = ms_until(c->since + (time_t)d.conf->limits.request_seconds, now);
 				if (ms < timeout)
