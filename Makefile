@@ -40,7 +40,7 @@ DAEMON_OBJ := $(DAEMON_SRC:src/daemon/%.c=build/obj/daemon/%.o)
 SAN_OBJ  := $(LIB_SRC:src/%.c=build/san/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/san/%)
 
-.PHONY: all deps check unit e2e e2e-san fuzz-replay demo bench fuzz clean
+.PHONY: all deps check unit e2e e2e-san fuzz-replay demo bench fuzz clean install
 
 all: custos custosd
 
@@ -217,6 +217,7 @@ e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/
 	bash tests/e2e/spool.sh ./custos
 	bash tests/e2e/calendar.sh
 	bash tests/e2e/systemd.sh
+	bash tests/e2e/install.sh
 	bash tests/e2e/report.sh
 
 demo: deps
@@ -243,5 +244,38 @@ fuzz: build/libcustos.a
 	  -o build/fuzz_recon tests/fuzz/fuzz_recon.c $(LIB_SRC) $(LDLIBS)
 	@echo "run: ./build/fuzz_receipt tests/fuzz/corpus/receipt; ./build/fuzz_bag tests/fuzz/corpus/bag; ./build/fuzz_fund tests/fuzz/corpus/fund; ./build/fuzz_recon tests/fuzz/corpus/recon"
 
+# ---- install ------------------------------------------------------------------
+#   make install PREFIX=/usr DESTDIR=/tmp/stage
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR      = $(PREFIX)/bin
+MANDIR      = $(PREFIX)/share/man
+DATADIR     = $(PREFIX)/share/custos
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR     = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+
+install: custos custosd
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/policy $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0755 custos custosd $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/custos.1 $(DESTDIR)$(MANDIR)/man1/custos.1
+	install -m 0644 man/custos.conf.5 $(DESTDIR)$(MANDIR)/man5/custos.conf.5
+	install -m 0644 man/custosd.8 $(DESTDIR)$(MANDIR)/man8/custosd.8
+	install -m 0644 conf/custos.conf $(DESTDIR)$(DATADIR)/custos.conf.example
+	install -m 0644 policy/fund-control.conf policy/staff.conf policy/README.md $(DESTDIR)$(DATADIR)/policy/
+	sed 's|/usr/bin/custosd|$(BINDIR)/custosd|' systemd/custosd.service > $(DESTDIR)$(UNITDIR)/custosd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/custosd.service
+	install -m 0644 systemd/custos.sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/custos.conf
+	install -m 0644 systemd/custos.tmpfiles.conf $(DESTDIR)$(TMPFILESDIR)/custos.conf
+	@# the example becomes the configuration only where there is none
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/custos/custos.conf ]; then \
+	  install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/custos && \
+	  install -m 0640 conf/custos.conf $(DESTDIR)$(SYSCONFDIR)/custos/custos.conf && \
+	  echo "installed $(SYSCONFDIR)/custos/custos.conf (edit it, then custos config check)"; \
+	else echo "kept $(SYSCONFDIR)/custos/custos.conf; the example is $(DATADIR)/custos.conf.example"; fi
+
 clean:
-	rm -rf build custos
+	rm -rf build custos custosd
