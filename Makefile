@@ -221,8 +221,8 @@ e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/
 	bash tests/e2e/report.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof
-	bash tests/e2e/demo.sh ./custos
+	@$(MAKE) --no-print-directory custos custosd build/gen_receipts build/verify_proof
+	bash tests/e2e/demo.sh ./custos ./custosd
 
 # the backup bench's peers, installed only for make bench
 BENCH_PKGS = restic borgbackup

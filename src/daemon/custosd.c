@@ -84,6 +84,8 @@ static struct {
 	size_t ndenials, capdenials;
 	int spool_dirty;
 	time_t spool_retry;        /* no pass before this after a failed one */
+	time_t spool_backoff;      /* seconds: 5 after a failure, doubling to 600 */
+	time_t spool_scan;         /* the next look at incoming/ without an event */
 	struct job jobs[CU_JOB_COUNT];
 	time_t started;
 	int stopping;
@@ -780,7 +782,12 @@ child_ended(pid_t pid, int status)
 			: "request", WTERMSIG(status),
 			WTERMSIG(status) == SIGSYS ? " (a system call outside the sandbox)" : "");
 	if (ch->kind == CH_WRITER && code != 0) {
-		d.spool_retry = time(NULL) + 5;
+		/* again later, less and less often while it keeps failing */
+		d.spool_backoff = d.spool_backoff ? (d.spool_backoff * 2 > 600 ? 600 : d.spool_backoff * 2) : 5;
+		d.spool_retry = time(NULL) + d.spool_backoff;
+		d.spool_dirty = 1;
+	} else if (ch->kind == CH_WRITER) {
+		d.spool_backoff = 0;
 	}
 	if (ch->kind == CH_JOB) {
 		struct job *jb = &d.jobs[ch->job];
@@ -944,7 +951,8 @@ drain_inotify(void)
 		for (char *p = buf; p < buf + r;) {
 			struct inotify_event *e = (struct inotify_event *)p;
 			/* a new bag folder: its own events tell when its marker comes */
-			if ((e->mask & IN_CREATE) && (e->mask & IN_ISDIR) && e->len && e->name[0] != '.') {
+			if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && (e->mask & IN_ISDIR) && e->len &&
+			    e->name[0] != '.') {
 				char path[PATH_MAX];
 				if (cu_pathf(path, sizeof(path), "%s/incoming/%s", d.conf->spool, e->name) == 0)
 					inotify_add_watch(d.ifd, path, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
@@ -1091,6 +1099,12 @@ main(int argc, char **argv)
 					}
 					d.jobs[k].next = sched_next(&d.jobs[k], d.conf, now);
 				}
+		/* a look at incoming/ every minute, in case an event was missed */
+		if (now >= d.spool_scan) {
+			d.spool_scan = now + 60;
+			if (!d.spool_dirty && spool_waiting() > 0)
+				d.spool_dirty = 1;
+		}
 		maybe_start_writer();
 		/* requests that came while the last one was being answered */
 		for (size_t i = 0; i < d.nclients; i++)

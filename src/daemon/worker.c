@@ -355,7 +355,7 @@ worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool
 	cu_ingest *in = NULL;
 	struct wctx w = { .reqs = reqs, .n = nreqs };
 	char tmp[PATH_MAX] = "";
-	int error;
+	int error, spool_failed = 0;
 
 	child_setup(-1);
 	/* SIGTERM: this batch is finished first; the daemon starts no other */
@@ -377,15 +377,17 @@ worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool
 		cu_spool_opts so = { conf->keep_archived, conf->limits.spool_file_bytes };
 		cu_spool_report rep = { 0 };
 		if ((error = cu_spool_prepare(conf->spool)) < 0 ||
-		    (error = cu_spool_pass(a, conf->spool, &so, spool_entry, NULL, &rep)) < 0)
+		    (error = cu_spool_pass(a, conf->spool, &so, spool_entry, NULL, &rep)) < 0) {
 			dlog(LOG_ERR_, "spool: %s", cu_error_last());
+			spool_failed = 1;
+		}
 		else if (rep.archived || rep.rejected)
 			dlog(LOG_NOTICE_, "spool: %zu archived, %zu rejected, %zu waiting, %zu records",
 				rep.archived, rep.rejected, rep.skipped, rep.records);
 	}
 	if (nreqs == 0) {
 		cu_archive_free(a);
-		_exit(0);
+		_exit(spool_failed ? 2 : 0);
 	}
 	w.start = calloc(nreqs, sizeof(*w.start));
 	w.out = calloc(nreqs, sizeof(*w.out));
@@ -454,7 +456,7 @@ worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool
 	if (tmp[0])
 		remove_tree(tmp);
 	cu_archive_free(a);
-	_exit(error < 0 ? 2 : 0);
+	_exit(error < 0 || spool_failed ? 2 : 0);
 }
 
 /* ---- scheduled jobs ---------------------------------------------------- */

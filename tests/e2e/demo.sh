@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # make demo: the main job end to end, on a fresh archive in a temporary folder.
-#   bash tests/e2e/demo.sh ./custos
+#   bash tests/e2e/demo.sh ./custos ./custosd
 set -euo pipefail
 CUSTOS=$(realpath "${1:-./custos}")
+CUSTOSD=$(realpath "${2:-./custosd}")
 GEN=$(realpath "${GEN:-build/gen_receipts}")
 T=$(mktemp -d /tmp/custos-demo.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+DPID=
+trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; rm -rf "$T"' EXIT
 export CUSTOS_ARCHIVE=$T/archive
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" >&2; "$@"; }
@@ -147,4 +149,59 @@ p=$(ls "$CUSTOS_ARCHIVE"/objects/packs/*.tar | head -1)
 chmod u+w "$p"; printf 'X' | dd of="$p" bs=1 seek=600 conv=notrunc 2>/dev/null
 run "$CUSTOS" verify || echo "(exit status $?: problems found, each named)"
 
-say "Done: the archive was in $CUSTOS_ARCHIVE (removed now)"
+say "12. The daemon: custosd takes in the spool and answers custos through its socket"
+# a second archive, served by the daemon; as root the daemon runs as an
+# unprivileged user made for the demo (it refuses to run as root)
+D=$T/served
+mkdir -p "$D/spool" "$D/run" "$D/backups"
+chmod 755 "$T" "$D"
+"$CUSTOS" -A "$D/archive" init --fonds SI02 >/dev/null
+cat > "$D/custos.conf" <<CONF
+archive = "$D/archive";
+spool = "$D/spool";
+socket = "$D/run/custos.sock";
+backup = { to = "$D/backups"; key = "$D/backup.key"; };
+CONF
+chmod 644 "$D/custos.conf"
+"$CUSTOS" backup keygen "$D/backup.key" >/dev/null
+if [ "$(id -u)" = 0 ]; then
+	id custos-demo >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin custos-demo
+	chown -R custos-demo "$D"
+	setpriv --reuid custos-demo --regid custos-demo --init-groups "$CUSTOSD" -c "$D/custos.conf" -f 2>"$D/log" &
+else
+	"$CUSTOSD" -c "$D/custos.conf" -f 2>"$D/log" &
+fi
+DPID=$!
+export CUSTOS_SOCKET=$D/run/custos.sock
+unset CUSTOS_ARCHIVE
+for _ in $(seq 1 100); do [ -S "$CUSTOS_SOCKET" ] && break; sleep 0.05; done
+head -1 "$D/log"
+IN=$D/spool/incoming
+echo "dropping receipts, fund transactions and a case bag into $IN"
+"$GEN" 300 45 D > "$IN/counter.jsonl.part" && mv "$IN/counter.jsonl.part" "$IN/counter.jsonl"
+fund() {
+	printf '{"type":"fund_txn","txn_no":"%s","kind":"contribution","fund":"pension","scheme":"employee","amount":"%s","base":"%s","period":"2026-11","posted_at":"2026-11-20T10:02:00+08:00","from_account":{"no":"PAY-1","class":"payer"},"to_account":{"no":"INC-P","class":"income"},"org":{"uscc":"91350100M000100Y43","name":"福建某实业有限公司"},"maker":"op-017"}\n' "$@"
+}
+{ fund F-1 1280.00 8000.00; fund F-2 500.00 5999.99; } > "$IN/fund.jsonl"
+cp -r "$C" "$IN/case-GS2"
+[ "$(id -u)" = 0 ] && chown -R custos-demo "$IN"
+touch "$IN/case-GS2/.custos-complete"
+for _ in $(seq 1 100); do [ -z "$(ls "$IN")" ] && break; sleep 0.1; done
+run ls "$D/spool/archived"
+grep 'spool:' "$D/log" | sed 's/^<[0-9]>//'
+run "$CUSTOS" search --text 退休 --limit 3
+run "$CUSTOS" search --type fund_txn
+run "$CUSTOS" review list
+run "$CUSTOS" review approve txn:F-2 --note "基数经核实无误"
+run "$CUSTOS" trace txn:F-2
+run "$CUSTOS" verify
+run "$CUSTOS" run backup
+run "$CUSTOS" status
+# restore reads the key as its owner, the daemon's user
+as_daemon() { if [ "$(id -u)" = 0 ]; then setpriv --reuid custos-demo --regid custos-demo --init-groups "$@"; else "$@"; fi; }
+run as_daemon "$CUSTOS" --direct restore --to "$D/restored" --key "$D/backup.key" "$D"/backups/*.cbk
+run as_daemon "$CUSTOS" --direct -A "$D/restored" verify
+kill -TERM "$DPID"; wait "$DPID"; DPID=
+tail -1 "$D/log" | sed 's/^<[0-9]>//'
+
+say "Done: the archives were in $T (removed now)"
