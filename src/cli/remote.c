@@ -21,6 +21,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
 
 #include "cli.h"
@@ -313,6 +315,128 @@ fail:
 	return NULL;
 }
 
+/* ---- a bag folder, sent as a tar --------------------------------------- */
+
+struct membuf {
+	char *buf;
+	size_t len, cap;
+};
+
+static la_ssize_t
+mem_write(struct archive *a, void *payload, const void *data, size_t n)
+{
+	struct membuf *m = payload;
+
+	if (m->len + n > REMOTE_MAX_FILE || cu_grow(&m->buf, &m->cap, m->len + n, 1) < 0) {
+		archive_set_error(a, ENOMEM, "the bag is larger than %u bytes", REMOTE_MAX_FILE);
+		return -1;
+	}
+	memcpy(m->buf + m->len, data, n);
+	m->len += n;
+	return (la_ssize_t)n;
+}
+
+/* Adds path (shown in the tar as name) and, for a folder, what it holds, in
+ * name order.  Symbolic links go in as links: the daemon's bag check
+ * refuses them, as it would in the folder. */
+static int
+tar_add(struct archive *a, const char *path, const char *name, int depth)
+{
+	struct archive_entry *e;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int error = 0;
+
+	if (depth > 64 || lstat(path, &st) < 0)
+		return cu_error_sys("%s", path);
+	if ((e = archive_entry_new()) == NULL)
+		return cu_error_set(CU_ERROR, "out of memory");
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_mtime(e, st.st_mtime, 0);
+	if (S_ISDIR(st.st_mode)) {
+		archive_entry_set_filetype(e, AE_IFDIR);
+		archive_entry_set_perm(e, 0755);
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		archive_entry_set_filetype(e, AE_IFLNK);
+		archive_entry_set_symlink(e, target);
+	} else if (S_ISREG(st.st_mode)) {
+		if (cu_read_file(&buf, &len, path, REMOTE_MAX_FILE) < 0) {
+			archive_entry_free(e);
+			return CU_ERROR;
+		}
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)len);
+	} else {
+		archive_entry_free(e);
+		return 0;   /* FIFOs, devices: not part of a bag */
+	}
+	if (archive_write_header(a, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(a, buf, len) != (la_ssize_t)len))
+		error = cu_error_set(CU_ERROR, "%s: %s", path, archive_error_string(a));
+	archive_entry_free(e);
+	free(buf);
+	if (error == 0 && S_ISDIR(st.st_mode)) {
+		struct dirent **names;
+		int n = scandir(path, &names, NULL, alphasort);
+		if (n < 0)
+			return cu_error_sys("%s", path);
+		for (int i = 0; i < n; i++) {
+			char p[PATH_MAX], q[PATH_MAX];
+			if (error == 0 && strcmp(names[i]->d_name, ".") != 0 &&
+			    strcmp(names[i]->d_name, "..") != 0) {
+				if (cu_pathf(p, sizeof(p), "%s/%s", path, names[i]->d_name) < 0 ||
+				    cu_pathf(q, sizeof(q), "%s/%s", name, names[i]->d_name) < 0)
+					error = CU_EINVALID;
+				else
+					error = tar_add(a, p, q, depth + 1);
+			}
+			free(names[i]);
+		}
+		free(names);
+	}
+	return error;
+}
+
+/* The bag folder at path as a pax tar in memory, its files under the
+ * folder's own name. */
+static int
+tar_folder(const char *path, char **out, size_t *len)
+{
+	struct membuf m = { 0 };
+	struct archive *a = archive_write_new();
+	const char *base = strrchr(path, '/');
+	char top[256];
+	int error;
+
+	*out = NULL;
+	*len = 0;
+	snprintf(top, sizeof(top), "%s", base && base[1] ? base + 1 : path);
+	if (a == NULL || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open(a, &m, NULL, mem_write, NULL) != ARCHIVE_OK) {
+		error = cu_error_set(CU_ERROR, "%s: %s", path, a ? archive_error_string(a) : "out of memory");
+		archive_write_free(a);
+		free(m.buf);
+		return error;
+	}
+	error = tar_add(a, path, top, 0);
+	if (archive_write_close(a) != ARCHIVE_OK && error == 0)
+		error = cu_error_set(CU_ERROR, "%s: %s", path, archive_error_string(a));
+	archive_write_free(a);
+	if (error < 0) {
+		free(m.buf);
+		return error;
+	}
+	*out = m.buf;
+	*len = m.len;
+	return 0;
+}
+
 /* ---- ingest ------------------------------------------------------------ */
 
 struct ingest_run {
@@ -362,7 +486,7 @@ ingest_flush(struct ingest_run *r)
 /* Adds one file (its bytes) to the request, sending the request first when
  * it is full. */
 static int
-ingest_add(struct ingest_run *r, const char *source, const char *buf, size_t len)
+ingest_add(struct ingest_run *r, const char *source, const char *buf, size_t len, int bag_tar)
 {
 	json_t *f;
 
@@ -376,6 +500,7 @@ ingest_add(struct ingest_run *r, const char *source, const char *buf, size_t len
 			json_object_set_new(r->req, "archive", json_string(r->archive));
 	}
 	if (r->req == NULL || (f = json_pack("{s:s}", "name", source)) == NULL ||
+	    (bag_tar && json_object_set_new(f, "bag", json_string("tar")) < 0) ||
 	    cu_proto_put_bytes(f, "data", buf, len) < 0 ||
 	    json_array_append_new(json_object_get(r->req, "files"), f) < 0) {
 		fprintf(stderr, "custos: out of memory\n");
@@ -443,7 +568,7 @@ ingest_walk(struct ingest_run *r, const char *path, int depth, int top)
 				return ingest_reject_local(r, "-", "standard input is larger than the 64 MiB limit");
 			}
 		}
-		int e = ingest_add(r, "-", buf, len);
+		int e = ingest_add(r, "-", buf, len, 0);
 		free(buf);
 		return e;
 	}
@@ -453,8 +578,12 @@ ingest_walk(struct ingest_run *r, const char *path, int depth, int top)
 	if (S_ISDIR(st.st_mode)) {
 		char bagit[PATH_MAX];
 		if (cu_pathf(bagit, sizeof(bagit), "%s/bagit.txt", path) == 0 && access(bagit, F_OK) == 0) {
-			return ingest_reject_local(r, path, "a bag folder is not sent through the daemon: "
-				"put it in the spool, or send it as a .tar or .zip file");
+			/* a bag folder travels as a tar of itself */
+			if (tar_folder(path, &buf, &len) < 0)
+				return ingest_reject_local(r, path, cu_error_last());
+			int e = ingest_add(r, path, buf, len, 1);
+			free(buf);
+			return e;
 		}
 		if (depth > 32) {
 			return ingest_reject_local(r, path, "folders nested more than 32 deep");
@@ -500,7 +629,7 @@ ingest_walk(struct ingest_run *r, const char *path, int depth, int top)
 			msg += pl + 2;
 		return ingest_reject_local(r, path, msg);
 	}
-	int e = ingest_add(r, path, buf, len);
+	int e = ingest_add(r, path, buf, len, 0);
 	free(buf);
 	return e;
 }

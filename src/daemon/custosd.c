@@ -733,6 +733,8 @@ maybe_start_writer(void)
 			if (reqs[k].files == NULL)
 				break;
 			u->name = (char *)json_string_value(json_object_get(f, "name"));
+			u->bag_tar = json_is_string(json_object_get(f, "bag")) &&
+				strcmp(json_string_value(json_object_get(f, "bag")), "tar") == 0;
 			if (cu_proto_get_bytes(f, "data", &u->data, &u->len) < 0) {
 				/* a file that cannot be decoded: ingest rejects it as empty input */
 				u->data = NULL;

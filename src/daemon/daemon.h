@@ -60,6 +60,7 @@ struct upload {
 	char *name;     /* as the client named it */
 	char *data;
 	size_t len;
+	int bag_tar;    /* a bag folder the client sent as a tar ("bag": "tar") */
 };
 struct wreq {                /* one ingest request taken by the writer */
 	int fd;                  /* the client's connection */

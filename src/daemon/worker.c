@@ -408,7 +408,7 @@ worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool
 		for (size_t i = 0; i < reqs[k].nfiles && error == 0; i++) {
 			struct upload *u = &reqs[k].files[i];
 			char dir[PATH_MAX], path[PATH_MAX];
-			if (!cu_ingest_is_bag(u->name, 0)) {
+			if (!u->bag_tar && !cu_ingest_is_bag(u->name, 0)) {
 				error = cu_ingest_buffer(in, u->name, u->data, u->len);
 				continue;
 			}
@@ -420,7 +420,8 @@ worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool
 				error = cu_error_sys("%s", dir);
 				break;
 			}
-			if ((error = cu_pathf(path, sizeof(path), "%s/%s", dir, base_name(u->name))) < 0 ||
+			if ((error = cu_pathf(path, sizeof(path), "%s/%s%s", dir, base_name(u->name),
+				u->bag_tar ? ".tar" : "")) < 0 ||
 			    (error = cu_write_file_durable(path, u->data, u->len, 0600, 1)) < 0)
 				break;
 			error = cu_ingest_bag(in, path, u->name);

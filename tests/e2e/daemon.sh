@@ -165,6 +165,16 @@ expect_status "--direct still opens the archive here" 0 runas "$CUSTOS" --direct
 expect_status "a socket named that nobody answers: exit 2" 2 "$CUSTOS" --socket "$T/none.sock" search --text x
 expect_match "says so" "$(cat "$T/err")" "no daemon answers at $T/none.sock"
 
+mkdir -p "$T/vbag/data" && echo "申请表" > "$T/vbag/data/form.txt"
+mkbag "$T/vbag" SOCK-CASE-1 "Case-Type: retirement_approval" "Title: 退休申请"
+chmod -R a+rX "$T/vbag"
+expect_status "a bag folder through the daemon (sent as a tar): exit 0" 0 "$CUSTOS" ingest "$T/vbag"
+expect_match "archived as a case under the folder's name" "$(cat "$T/out")" "^SI01-[^ ]+ [0-9a-f]{64} $T/vbag$"
+expect_match "ls lists its file" "$("$CUSTOS" ls case:SOCK-CASE-1 2>&1)" "form.txt"
+ln -s /etc/passwd "$T/vbag/data/link"
+expect_status "a bag folder with a symbolic link: rejected, exit 1" 1 "$CUSTOS" ingest "$T/vbag"
+rm "$T/vbag/data/link"
+
 echo "== roles"
 if [ "$ROLES" = 1 ]; then
 	expect_status "operator ingests" 0 as cu-e2e-op "$CUSTOS" ingest "$T/in/r4.json"
