@@ -177,6 +177,12 @@ build/gen_fund: bench/gen_fund.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+# the daemon's load client (bench/daemon.sh): threads on the socket, jansson
+build/load_client: bench/load.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE $(shell pkg-config --cflags jansson) \
+	  -o $@ $< $(shell pkg-config --libs jansson) -pthread
+
 e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
