@@ -3,7 +3,8 @@
 #   make          build ./custos
 #   make check    install missing Debian packages (as root), build, run every test
 #   make demo     the same set-up, then an end-to-end run on a temporary archive
-#   make bench    throughput and latency next to peers measured in the same run
+#   make bench    throughput and latency next to peers measured in the same run,
+#                 and custosd under 16 socket clients (bench/daemon.sh)
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
@@ -225,9 +226,10 @@ demo: deps
 BENCH_PKGS = restic borgbackup
 bench: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
+	@$(MAKE) --no-print-directory custos custosd build/gen_receipts build/gen_fund build/proof_bench build/load_client
 	bash bench/run.sh ./custos
 	bash bench/backup.sh ./custos
+	bash bench/daemon.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check
 fuzz: build/libcustos.a

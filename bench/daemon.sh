@@ -85,10 +85,13 @@ load() {
 		{ cat "$T/$name.out" "$T/$name.err"; die "$name: the load client saw errors"; }
 	[ "$(val "$T/$name.out" errors)" = 0 ] || die "$name: errors"
 }
+ncommits() { git --git-dir="$T/a/history.git" rev-list --count main; }
+c0=$(ncommits)
 load mixed -c "$CLIENTS" -i "$INGEST" -t "$SECS" -b "$BATCH" -p LOAD -w "$T/sent"
 phases="mixed"
+c1=$(ncommits); c2=$c1
 if [ "$PHASE" -gt 0 ]; then
-	[ "$INGEST" -gt 0 ] && load ingest -c "$INGEST" -i "$INGEST" -t "$PHASE" -b "$BATCH" -p LOADI && phases="$phases ingest"
+	[ "$INGEST" -gt 0 ] && load ingest -c "$INGEST" -i "$INGEST" -t "$PHASE" -b "$BATCH" -p LOADI && phases="$phases ingest" && c2=$(ncommits)
 	[ "$CLIENTS" -gt "$INGEST" ] && load search -c $((CLIENTS - INGEST)) -i 0 -t "$PHASE" && phases="$phases search"
 fi
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$DPID/status")
@@ -126,9 +129,11 @@ srate=$(val "$T/mixed.out" ingest_rate)
 echo
 echo "== 1. $CLIENTS clients for $SECS s: $INGEST ingesting, $((CLIENTS - INGEST)) searching"
 sed -n 's/^\(ingest\|search\|requests\|errors\)/  \1/p' "$T/mixed.out"
+echo "  ingest requests $(val "$T/mixed.out" ingest_requests) in $((c1 - c0)) commits (the writer takes every request waiting when it starts)"
 if [[ " $phases " == *" ingest "* ]]; then
 	echo "== 2. the $INGEST ingest clients alone for $PHASE s"
 	sed -n 's/^\(ingest\|errors\)/  \1/p' "$T/ingest.out"
+	echo "  ingest requests $(val "$T/ingest.out" ingest_requests) in $((c2 - c1)) commits"
 fi
 if [[ " $phases " == *" search "* ]]; then
 	echo "== 3. the $((CLIENTS - INGEST)) search clients alone for $PHASE s"
@@ -151,4 +156,5 @@ echo "search p50 $(val "$T/mixed.out" search_p50_ms | awk '{printf "%.2f", $1}')
 [[ " $phases " == *" search "* ]] &&
 	echo "  (search clients alone: p50 $(val "$T/search.out" search_p50_ms | awk '{printf "%.2f", $1}') ms p99 $(val "$T/search.out" search_p99_ms | awk '{printf "%.2f", $1}') ms)"
 echo "daemon peak memory $(mb "$pss") MB (target < 100 MB)"
+echo "  (PSS of the daemon and its children at one time; of it private $(mb "$priv") MB, the rest the archive's files mapped: index, packs)"
 echo "errors 0"

@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -79,7 +80,9 @@ struct client {
 	long next_no;           /* the next receipt number */
 	FILE *out;              /* -w: the receipts sent */
 	/* results */
-	struct lat lat;
+	struct lat lat;         /* every request's */
+	struct lat tlat, plat;  /* searches by text, by person */
+	double last_ms;
 	long requests, errors, archived, lines, by_text, by_person;
 	double last_answer;     /* seconds since start of its last answer */
 	char first_error[400];
@@ -364,7 +367,8 @@ exchange(struct client *c, json_t *req, const char *what, char **stdout_, int *d
 	}
 	c->requests++;
 	c->last_answer = since_start();
-	lat_add(&c->lat, (t1 - t0) * 1000);
+	c->last_ms = (t1 - t0) * 1000;
+	lat_add(&c->lat, c->last_ms);
 	ans = json_loads(line, 0, &je);
 	free(line);
 	if (!json_is_object(ans) || !json_is_integer(json_object_get(ans, "exit"))) {
@@ -514,6 +518,8 @@ search_once(struct client *c, long k, char *what, size_t whatsz)
 	}
 	ans = exchange(c, req, what, &out, &dead);
 	json_decref(req);
+	if (ans != NULL || !dead)
+		lat_add(person ? &c->plat : &c->tlat, c->last_ms);
 	if (ans != NULL) {
 		long l = count_lines(out);
 		c->lines += l;
@@ -656,13 +662,16 @@ pct(const double *v, size_t n, double p)
 	return v[(r ? r : 1) - 1];
 }
 
+/* The latencies of clients from..to-1 (their member at offset off), sorted. */
 static int
-merge(struct client *cs, int from, int to, struct lat *all)
+merge(struct client *cs, int from, int to, size_t off, struct lat *all)
 {
-	for (int i = from; i < to; i++)
-		for (size_t k = 0; k < cs[i].lat.n; k++)
-			if (lat_add(all, cs[i].lat.v[k]) < 0)
+	for (int i = from; i < to; i++) {
+		const struct lat *l = (const struct lat *)((const char *)&cs[i] + off);
+		for (size_t k = 0; k < l->n; k++)
+			if (lat_add(all, l->v[k]) < 0)
 				return -1;
+	}
 	qsort(all->v, all->n, sizeof(*all->v), cmp_double);
 	return 0;
 }
@@ -718,7 +727,7 @@ usage(FILE *f)
 }
 
 static int
-positive(const char *s, const char *opt, long max)
+number(const char *s, const char *opt, long max)
 {
 	char *e;
 	long v = strtol(s, &e, 10);
@@ -736,7 +745,7 @@ main(int argc, char **argv)
 	struct client *cs;
 	pthread_t *th, smp;
 	struct mem m = { 0 };
-	struct lat ing = { 0 }, sea = { 0 };
+	struct lat ing = { 0 }, sea = { 0 }, tsea = { 0 }, psea = { 0 };
 	long errors = 0, requests = 0, archived = 0, ireq = 0, lines = 0, by_text = 0, by_person = 0;
 	double ingest_end = 0, elapsed;
 	int opt;
@@ -744,14 +753,14 @@ main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "s:c:i:t:b:P:n:w:m:p:h")) != -1) {
 		switch (opt) {
 		case 's': o.sock = optarg; break;
-		case 'c': o.clients = positive(optarg, "-c", MAX_CLIENTS); break;
-		case 'i': o.ingesters = positive(optarg, "-i", MAX_CLIENTS); break;
-		case 't': o.seconds = positive(optarg, "-t", 86400); break;
-		case 'b': o.batch = positive(optarg, "-b", 100000); break;
+		case 'c': o.clients = number(optarg, "-c", MAX_CLIENTS); break;
+		case 'i': o.ingesters = number(optarg, "-i", MAX_CLIENTS); break;
+		case 't': o.seconds = number(optarg, "-t", 86400); break;
+		case 'b': o.batch = number(optarg, "-b", 100000); break;
 		case 'P': o.persons_file = optarg; break;
-		case 'n': o.min_lines = positive(optarg, "-n", 10); break;
+		case 'n': o.min_lines = number(optarg, "-n", 10); break;
 		case 'w': o.wdir = optarg; break;
-		case 'm': o.daemon_pid = positive(optarg, "-m", 1L << 30); break;
+		case 'm': o.daemon_pid = number(optarg, "-m", 1L << 30); break;
 		case 'p': o.prefix = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -841,7 +850,10 @@ main(int argc, char **argv)
 			by_person += c->by_person;
 		}
 	}
-	if (merge(cs, 0, o.ingesters, &ing) < 0 || merge(cs, o.ingesters, o.clients, &sea) < 0) {
+	if (merge(cs, 0, o.ingesters, offsetof(struct client, lat), &ing) < 0 ||
+	    merge(cs, o.ingesters, o.clients, offsetof(struct client, lat), &sea) < 0 ||
+	    merge(cs, o.ingesters, o.clients, offsetof(struct client, tlat), &tsea) < 0 ||
+	    merge(cs, o.ingesters, o.clients, offsetof(struct client, plat), &psea) < 0) {
 		fprintf(stderr, "load_client: out of memory\n");
 		return 2;
 	}
@@ -859,6 +871,10 @@ main(int argc, char **argv)
 			"p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", sea.n ? (long)sea.n : 0, by_text,
 			by_person, lines, pct(sea.v, sea.n, 50), pct(sea.v, sea.n, 99),
 			sea.n ? sea.v[sea.n - 1] : 0);
+	if (tsea.n && psea.n)
+		printf("search: by text p50 %.2f ms, p99 %.2f ms; by person p50 %.2f ms, p99 %.2f ms\n",
+			pct(tsea.v, tsea.n, 50), pct(tsea.v, tsea.n, 99), pct(psea.v, psea.n, 50),
+			pct(psea.v, psea.n, 99));
 	printf("requests %ld in %.2f s\n", requests, elapsed);
 	if (o.daemon_pid)
 		printf("memory (%ld samples, 100 ms apart): daemon VmHWM %.1f MB; largest child "
@@ -876,6 +892,8 @@ main(int argc, char **argv)
 		m.total_pss, m.total_anon, m.total_rss, m.children_max);
 	for (int i = 0; i < o.clients; i++) {
 		free(cs[i].lat.v);
+		free(cs[i].tlat.v);
+		free(cs[i].plat.v);
 		free(cs[i].rbuf);
 	}
 	for (size_t i = 0; i < o.npersons; i++)
@@ -883,6 +901,8 @@ main(int argc, char **argv)
 	free(o.persons);
 	free(ing.v);
 	free(sea.v);
+	free(tsea.v);
+	free(psea.v);
 	free(cs);
 	free(th);
 	return errors ? 1 : 0;
