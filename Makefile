@@ -123,7 +123,9 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 # ---- tests ------------------------------------------------------------------
 check: deps
 	@$(MAKE) --no-print-directory custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory custosd build/load_client
 	@$(MAKE) --no-print-directory build/san/custos
+	@$(MAKE) --no-print-directory build/san/custosd
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
 unit: $(UNIT_BIN)
@@ -184,7 +186,7 @@ build/load_client: bench/load.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE $(shell pkg-config --cflags jansson) \
 	  -o $@ $< $(shell pkg-config --libs jansson) -pthread
 
-e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
+e2e-san: build/san/custos build/san/custosd build/gen_receipts build/verify_proof build/lmdb_edit build/load_client
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
@@ -199,8 +201,9 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/backup.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/dconf.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/spool.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/load.sh build/san/custos
 
-e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
+e2e: custos custosd build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next build/load_client
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
 	bash tests/e2e/replay.sh ./custos
@@ -214,6 +217,7 @@ e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_r
 	bash tests/e2e/backup.sh ./custos
 	bash tests/e2e/dconf.sh ./custos
 	bash tests/e2e/spool.sh ./custos
+	bash tests/e2e/load.sh ./custos
 	bash tests/e2e/calendar.sh
 	bash tests/e2e/systemd.sh
 	bash tests/e2e/report.sh
