@@ -3,7 +3,8 @@
 #   make          build ./custos
 #   make check    install missing Debian packages (as root), build, run every test
 #   make demo     the same set-up, then an end-to-end run on a temporary archive
-#   make bench    throughput and latency next to peers measured in the same run
+#   make bench    throughput and latency next to peers measured in the same run,
+#                 and custosd under 16 socket clients (bench/daemon.sh)
 #   make fuzz     build the libFuzzer target with clang (optional)
 
 CC      ?= gcc
@@ -121,7 +122,7 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory custos custosd build/sock_send build/load_client build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	@$(MAKE) --no-print-directory build/san/custos build/san/custosd
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
@@ -183,7 +184,13 @@ build/gen_fund: bench/gen_fund.c
 	@mkdir -p build
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit
+# the daemon's load client (bench/daemon.sh): threads on the socket, jansson
+build/load_client: bench/load.c
+	@mkdir -p build
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE $(shell pkg-config --cflags jansson) \
+	  -o $@ $< $(shell pkg-config --libs jansson) -pthread
+
+e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/load_client
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/daemon.sh build/san/custos build/san/custosd --no-sandbox
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
@@ -199,8 +206,9 @@ e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts b
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/backup.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/dconf.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/spool.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/load.sh build/san/custos
 
-e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
+e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next build/load_client
 	bash tests/e2e/daemon.sh ./custos ./custosd
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
@@ -215,6 +223,7 @@ e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/
 	bash tests/e2e/backup.sh ./custos
 	bash tests/e2e/dconf.sh ./custos
 	bash tests/e2e/spool.sh ./custos
+	bash tests/e2e/load.sh ./custos
 	bash tests/e2e/calendar.sh
 	bash tests/e2e/systemd.sh
 	bash tests/e2e/install.sh
@@ -228,9 +237,10 @@ demo: deps
 BENCH_PKGS = restic borgbackup
 bench: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
-	@$(MAKE) --no-print-directory custos build/gen_receipts build/gen_fund build/proof_bench
+	@$(MAKE) --no-print-directory custos custosd build/gen_receipts build/gen_fund build/proof_bench build/load_client
 	bash bench/run.sh ./custos
 	bash bench/backup.sh ./custos
+	bash bench/daemon.sh ./custos
 
 # libFuzzer build (clang); the corpus replay above runs in make check
 fuzz: build/libcustos.a
