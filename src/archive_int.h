@@ -25,6 +25,7 @@ struct arc_person_memo {
 };
 
 struct cu_archive {
+	int refs;                  /* holds: cu_archive_ref / cu_archive_free */
 	char path[3800];
 	int mode;
 	int lock_fd;

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -189,18 +191,49 @@ cu_proto_read_line(int fd, size_t limit, char **out, char **rest, size_t *nrest)
 	return cu_error_set(CU_EINVALID, "request is larger than %zu bytes", limit);
 }
 
+int cu_proto_write_timeout_ms = 30000;
+
 int
 cu_proto_write(int fd, const json_t *obj)
 {
 	char *s = json_dumps(obj, JSON_COMPACT);
-	size_t len;
-	int error;
+	size_t len, done = 0;
+	int error = 0;
 
 	if (s == NULL)
 		return cu_error_set(CU_ERROR, "out of memory");
 	len = strlen(s);
 	s[len] = '\n';   /* json_dumps leaves room: replace the NUL, write len + 1 */
-	error = cu_write_all(fd, s, len + 1);
+	len++;
+	while (done < len) {
+		ssize_t w = send(fd, s + done, len - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* the descriptor is non-blocking (the daemon's): wait for room */
+			struct pollfd p = { fd, POLLOUT, 0 };
+			int r = poll(&p, 1, cu_proto_write_timeout_ms);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				error = cu_error_set(CU_ERROR, "the peer reads nothing (%d ms)",
+					cu_proto_write_timeout_ms);
+				break;
+			}
+			continue;
+		}
+		if (w < 0 && errno == ENOTSOCK) {
+			/* a pipe or a file (tests) */
+			if ((error = cu_write_all(fd, s + done, len - done)) == 0)
+				done = len;
+			break;
+		}
+		if (w < 0) {
+			error = cu_error_sys("write");
+			break;
+		}
+		done += (size_t)w;
+	}
 	free(s);
 	return error;
 }

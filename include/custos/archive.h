@@ -51,7 +51,19 @@ enum { CU_ARCHIVE_READ = 0, CU_ARCHIVE_WRITE = 1, CU_ARCHIVE_REPAIR = 2 };
  * that), and brings the index up to the history head if it lags (after a
  * crash).  A reader whose index lags replays too when the lock is free. */
 int cu_archive_open(cu_archive **out, const char *path, int mode, int wait_seconds);
+
+/* Drops one hold on the archive; the last closes it. */
 void cu_archive_free(cu_archive *a);
+
+/* One more hold on an open archive (a long-lived reader lends its handle
+ * to one command after another); returns a.  A reader's handle stays
+ * current: every query reads the index's latest committed state. */
+cu_archive *cu_archive_ref(cu_archive *a);
+
+/* For a reader: notes again whether the index lags the history now (a
+ * writer between its history commit and its index commit); see
+ * cu_archive_index_behind. */
+void cu_archive_refresh(cu_archive *a);
 
 /* The pid of the process holding the writers' lock, 0 if none. */
 long cu_archive_lock_holder(const char *path);

@@ -46,7 +46,10 @@ int cu_base64_decode(char **out, size_t *outlen, const char *s, size_t len);
  * bytes read past the line (kept for the next call; pass the same pair). */
 int cu_proto_read_line(int fd, size_t limit, char **out, char **rest, size_t *nrest);
 
-/* Writes the compact JSON of obj and "\n" to fd in full.  0 or CU_ERROR. */
+/* Writes the compact JSON of obj and "\n" to fd in full.  0 or CU_ERROR.
+ * On a non-blocking socket it waits for room, at most
+ * cu_proto_write_timeout_ms at a time (30 s; the daemon's loop sets less). */
 int cu_proto_write(int fd, const json_t *obj);
+extern int cu_proto_write_timeout_ms;
 
 #endif

@@ -24,6 +24,7 @@ struct cli {
 	const char *actor;     /* the daemon's client: recorded as who acted (NULL: this process's user) */
 	unsigned long actor_uid;
 	int archive_fixed;     /* in the daemon: -A is refused (it serves one archive) */
+	cu_archive *shared;    /* in a daemon's reader: its open archive, lent to READ opens */
 };
 
 /* The commands, in the order `custos help` lists them. */
@@ -46,6 +47,11 @@ const struct cli_command *cli_command_find(const char *name);
  * argv[0] with its arguments; 0 for a command the daemon does not run. */
 uint32_t cli_command_role(int argc, char **argv);
 
+/* 1 if the command with these arguments only reads the archive (the
+ * daemon runs it beside others), 0 if it writes (an ingest, an event such
+ * as an access or a review, a backup): those run one after another. */
+int cli_command_reads(int argc, char **argv);
+
 /* Sends the command to the daemon at sock (client side of docs/protocol.md)
  * and prints its answer as the command itself would: returns the exit
  * status, or -1 (nothing printed, nothing sent) when no daemon listens
@@ -63,7 +69,8 @@ void cli_ingest_summary(FILE *err, const cu_ingest_stats *st);
 const char *cli_archive_path(const struct cli *c);
 
 /* Opens the archive, telling the user on stderr when it waits for another
- * writer.  Prints the error and returns NULL on failure. */
+ * writer.  Prints the error and returns NULL on failure.  A read-only open
+ * in a daemon's reader gets one more hold on the reader's open archive. */
 cu_archive *cli_open(const struct cli *c, int mode);
 
 /* Prints "custos: <what>: <last error>" (or without what) to stderr and

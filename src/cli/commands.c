@@ -77,3 +77,30 @@ cli_command_role(int argc, char **argv)
 			return simple[i].role;
 	return 0;
 }
+
+int
+cli_command_reads(int argc, char **argv)
+{
+	const char *cmd = argc > 0 ? argv[0] : "", *sub = argc > 1 ? argv[1] : "";
+	static const char *const readers[] = { "trace", "ls", "checkpoint", "prove", "keys" };
+
+	for (size_t i = 0; i < sizeof(readers) / sizeof(*readers); i++)
+		if (strcmp(cmd, readers[i]) == 0)
+			return 1;
+	if (strcmp(cmd, "search") == 0) {
+		/* --unmask is recorded (an access event): a write */
+		for (int i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--unmask") == 0 || strncmp(argv[i], "--unm", 5) == 0)
+				return 0;
+		return 1;
+	}
+	if (strcmp(cmd, "audit") == 0)
+		return 1;
+	if (strcmp(cmd, "review") == 0 || strcmp(cmd, "hold") == 0 || strcmp(cmd, "backup") == 0)
+		return strcmp(sub, "list") == 0;
+	if (strcmp(cmd, "disposition") == 0)
+		return strcmp(sub, "due") == 0;
+	if (strcmp(cmd, "policy") == 0)
+		return strcmp(sub, "list") == 0 || strcmp(sub, "check") == 0 || strcmp(sub, "replay") == 0;
+	return 0;
+}

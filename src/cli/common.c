@@ -58,6 +58,8 @@ cli_open(const struct cli *c, int mode)
 	const char *path = cli_archive_path(c);
 	int error;
 
+	if (c->shared != NULL && mode == CU_ARCHIVE_READ)
+		return cu_archive_ref(c->shared);
 	error = cu_archive_open(&a, path, mode, 0);
 	if (error == 0 && c->actor)
 		cu_archive_set_actor(a, c->actor, c->actor_uid);

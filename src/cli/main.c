@@ -40,7 +40,7 @@ asks_help(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct cli c = { NULL, CLI_DEFAULT_WAIT, NULL, 0, 0 };
+	struct cli c = { NULL, CLI_DEFAULT_WAIT, NULL, 0, 0, NULL };
 	const struct cli_command *cmd;
 	const char *sock = NULL;
 	int i = 1, direct = 0, named = 0, r;

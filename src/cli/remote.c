@@ -34,6 +34,8 @@
  * the daemon's request limit when that is smaller (JSON escapes and base64
  * make a request larger than its files). */
 #define REMOTE_CHUNK (512u * 1024)
+/* Ingest requests sent ahead of their answers (as many as the daemon takes). */
+#define REMOTE_PIPELINE 8
 /* A file larger than this is not sent (the daemon's limit is smaller anyway). */
 #define REMOTE_MAX_FILE (64u << 20)
 
@@ -448,25 +450,18 @@ struct ingest_run {
 	size_t nrest;
 	cu_ingest_stats st;
 	size_t chunk;         /* bytes of files per request */
+	int inflight;         /* requests sent, not yet answered */
 	int code;             /* worst exit status so far */
 	const char *archive;
 };
 
-/* Sends the request being filled, prints its answer. */
+/* Reads the answer to the oldest request in flight and prints it. */
 static int
-ingest_flush(struct ingest_run *r)
+ingest_answer(struct ingest_run *r)
 {
 	json_t *ans, *stats;
 
-	if (r->req == NULL)
-		return 0;
-	if (cu_proto_write(r->fd, r->req) < 0) {
-		fprintf(stderr, "custos: sending to the daemon: %s\n", cu_error_last());
-		return -1;
-	}
-	json_decref(r->req);
-	r->req = NULL;
-	r->bytes = 0;
+	r->inflight--;
 	if ((ans = read_answer(r->fd, &r->rest, &r->nrest)) == NULL)
 		return -1;
 	int code = print_answer(ans, NULL);
@@ -481,6 +476,38 @@ ingest_flush(struct ingest_run *r)
 	if (code > r->code)
 		r->code = code;
 	return code == EXIT_USAGE ? -1 : 0;
+}
+
+/* Waits for every answer still due. */
+static int
+ingest_drain(struct ingest_run *r)
+{
+	while (r->inflight > 0)
+		if (ingest_answer(r) < 0)
+			return -1;
+	return 0;
+}
+
+/* Sends the request being filled without waiting for its answer (the
+ * daemon answers in order, and puts requests that arrive together into one
+ * commit), as long as at most REMOTE_PIPELINE are in flight. */
+static int
+ingest_flush(struct ingest_run *r)
+{
+	if (r->req == NULL)
+		return 0;
+	if (cu_proto_write(r->fd, r->req) < 0) {
+		fprintf(stderr, "custos: sending to the daemon: %s\n", cu_error_last());
+		return -1;
+	}
+	json_decref(r->req);
+	r->req = NULL;
+	r->bytes = 0;
+	r->inflight++;
+	while (r->inflight >= REMOTE_PIPELINE)
+		if (ingest_answer(r) < 0)
+			return -1;
+	return 0;
 }
 
 /* Adds one file (its bytes) to the request, sending the request first when
@@ -519,7 +546,7 @@ ingest_reject_local(struct ingest_run *r, const char *source, const char *reason
 	char *why = strdup(reason);
 
 	/* the outcomes of the files before it come first, in input order */
-	if (why == NULL || ingest_flush(r) < 0) {
+	if (why == NULL || ingest_flush(r) < 0 || ingest_drain(r) < 0) {
 		free(why);
 		return -1;
 	}
@@ -693,7 +720,7 @@ remote_ingest(const struct cli *c, int fd, int argc, char **argv)
 			break;
 		}
 	}
-	if (r.code != EXIT_USAGE && ingest_flush(&r) < 0)
+	if (r.code != EXIT_USAGE && (ingest_flush(&r) < 0 || ingest_drain(&r) < 0))
 		r.code = EXIT_USAGE;
 	json_decref(r.req);
 	free(r.rest);

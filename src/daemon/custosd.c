@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,20 +54,37 @@ struct client {
 	char *buf;             /* bytes of the request being read */
 	size_t len, cap;
 	time_t since;          /* when its first byte came (0: none pending) */
-	int busy;              /* a child is answering it, or it waits for the writer */
+	int busy;              /* a worker is answering it (or it waits for a reader) */
+	int ingest_out;        /* ingest requests of it with the writer (they may be pipelined) */
+	int eof;               /* it hung up while work of it was in hand */
 	time_t draining;       /* answered with an error: what it still sends is read and
 	                          dropped until it closes or this time passes */
 };
 
-enum child_kind { CH_REQUEST, CH_WRITER, CH_JOB };
-struct child {
+/* A worker process and its channel. */
+struct worker {
 	pid_t pid;
-	enum child_kind kind;
-	int job;                   /* CH_JOB */
-	int result_fd;             /* CH_JOB: the pipe its result line comes through */
-	struct client **clients;   /* the clients it answers */
-	size_t nclients;
-	time_t started;
+	int ch;                    /* -1 once closed (it finishes what it has, then exits) */
+	int reader;                /* 1 a reader, 0 the writer */
+	int retired;               /* its channel is shut for writing: no new work */
+	size_t outstanding;        /* frames sent, not yet done */
+};
+
+/* Work handed to a worker, waiting for its "done". */
+enum pend_kind { P_REQUEST, P_JOB, P_SPOOL };
+struct pending {
+	uint64_t token;
+	enum pend_kind kind;
+	struct client *client;     /* NULL for a scheduled job or the spool */
+	int ingest;                /* an ingest request (pipelined, counted in ingest_out) */
+	int job;
+	pid_t worker;
+};
+
+/* A reader request waiting for a free reader. */
+struct waiting {
+	struct client *client;
+	int mfd;                   /* the request's text */
 };
 
 static struct {
@@ -75,14 +94,16 @@ static struct {
 	int lfd, sfd, ifd;
 	struct client **clients;
 	size_t nclients, capclients;
-	struct child *children;
-	size_t nchildren, capchildren;
-	struct client **ingest_q;  /* waiting for the writer */
-	json_t **ingest_req;
-	size_t ningest, capingest;
-	struct denial *denials;
-	size_t ndenials, capdenials;
+	struct worker *workers;
+	size_t nworkers, capworkers;
+	size_t readers_wanted;
+	struct pending *pend;
+	size_t npend, cappend;
+	struct waiting *wait;
+	size_t nwait, capwait;
+	uint64_t next_token;
 	int spool_dirty;
+	int spool_pending;         /* a pass is with the writer */
 	time_t spool_retry;        /* no pass before this after a failed one */
 	time_t spool_backoff;      /* seconds: 5 after a failure, doubling to 600 */
 	time_t spool_scan;         /* the next look at incoming/ without an event */
@@ -175,12 +196,136 @@ accept_clients(void)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* ---- workers ------------------------------------------------------------ */
+
+static struct worker *
+spawn_worker(int reader)
+{
+	int sv[2];
+	pid_t pid;
+	struct worker *w;
+
+	if (cu_grow(&d.workers, &d.capworkers, d.nworkers + 1, sizeof(*d.workers)) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		dlog(LOG_ERR_, "a worker's channel: %s", strerror(errno));
+		return NULL;
+	}
+	if ((pid = fork()) < 0) {
+		dlog(LOG_ERR_, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		/* the other workers' channels are not this one's business */
+		for (size_t i = 0; i < d.nworkers; i++)
+			if (d.workers[i].ch >= 0)
+				close(d.workers[i].ch);
+		for (size_t i = 0; i < d.nclients; i++)
+			close(d.clients[i]->fd);
+		/* readers first: the writer yields the processor to them */
+		if (!reader && setpriority(PRIO_PROCESS, 0, 10) < 0)
+			dlog(LOG_WARN_, "writer: nice: %s", strerror(errno));
+		if (reader)
+			worker_reader(d.conf, sv[1]);
+		worker_writer(d.conf, sv[1]);
+	}
+	close(sv[1]);
+	w = &d.workers[d.nworkers++];
+	*w = (struct worker){ .pid = pid, .ch = sv[0], .reader = reader };
+	return w;
+}
+
+static struct worker *
+the_writer(void)
+{
+	for (size_t i = 0; i < d.nworkers; i++)
+		if (!d.workers[i].reader && d.workers[i].ch >= 0 && !d.workers[i].retired)
+			return &d.workers[i];
+	return d.stopping ? NULL : spawn_worker(0);
+}
+
+static struct worker *
+idle_reader(void)
+{
+	size_t readers = 0;
+
+	for (size_t i = 0; i < d.nworkers; i++)
+		if (d.workers[i].reader && d.workers[i].ch >= 0 && !d.workers[i].retired) {
+			readers++;
+			if (d.workers[i].outstanding == 0)
+				return &d.workers[i];
+		}
+	return readers < d.readers_wanted && !d.stopping ? spawn_worker(1) : NULL;
+}
+
+/* Sends a frame of kind to w; the work is pending under a new token. */
+static int
+hand_over(struct worker *w, json_t *msg, const int *fds, int nfds, enum pend_kind kind,
+	struct client *c, int job, int ingest)
+{
+	uint64_t token = ++d.next_token;
+	struct pending *p;
+
+	if (cu_grow(&d.pend, &d.cappend, d.npend + 1, sizeof(*d.pend)) < 0)
+		return -1;
+	json_object_set_new(msg, "token", json_integer((json_int_t)token));
+	if (chan_send(w->ch, msg, fds, nfds) < 0) {
+		dlog(LOG_ERR_, "worker %ld: %s", (long)w->pid, cu_error_last());
+		return -1;
+	}
+	p = &d.pend[d.npend++];
+	*p = (struct pending){ .token = token, .kind = kind, .client = c, .ingest = ingest,
+		.job = job, .worker = w->pid };
+	w->outstanding++;
+	if (c && ingest)
+		c->ingest_out++;
+	else if (c)
+		c->busy = 1;
+	return 0;
+}
+
+/* A request (its text in the memory file mfd) to a worker. */
+static int
+send_request(struct worker *w, struct client *c, int mfd, int ingest)
+{
+	json_t *msg = json_pack("{s:s, s:s, s:I}", "type", "request", "user", c->user,
+		"uid", (json_int_t)c->uid);
+	int fds[2] = { c->fd, mfd }, r;
+
+	if (msg == NULL)
+		return -1;
+	r = hand_over(w, msg, fds, 2, P_REQUEST, c, 0, ingest);
+	json_decref(msg);
+	return r;
+}
+
+/* Reader requests waiting: to the readers that are free. */
+static void
+dispatch_waiting(void)
+{
+	struct worker *w;
+
+	while (d.nwait > 0 && (w = idle_reader()) != NULL) {
+		struct waiting x = d.wait[0];
+		memmove(&d.wait[0], &d.wait[1], (d.nwait - 1) * sizeof(*d.wait));
+		d.nwait--;
+		if (send_request(w, x.client, x.mfd, 0) < 0) {
+			answer_error(x.client->fd, "internal", "no worker could take the request");
+			x.client->busy = 0;
+		}
+		close(x.mfd);
+	}
+}
+
 static void
 deny(struct client *c, const char *cmd, uint32_t role)
 {
 	const char *rname = cu_role_name(role) ? cu_role_name(role) : "?";
 	char reason[200];
-	struct denial *x;
+	struct worker *w;
+	json_t *msg;
 
 	snprintf(reason, sizeof(reason), "%s needs the role %s, which uid %lu (%s) does not have",
 		cmd, rname, (unsigned long)c->uid, c->user);
@@ -188,53 +333,12 @@ deny(struct client *c, const char *cmd, uint32_t role)
 	dlog(LOG_NOTICE_, "denied: uid %lu (%s): %s needs role %s", (unsigned long)c->uid, c->user,
 		cmd, rname);
 	d.denied_total++;
-	if (cu_grow(&d.denials, &d.capdenials, d.ndenials + 1, sizeof(*d.denials)) < 0)
-		return;
-	x = &d.denials[d.ndenials++];
-	memset(x, 0, sizeof(*x));
-	snprintf(x->user, sizeof(x->user), "%s", c->user);
-	x->uid = c->uid;
-	snprintf(x->command, sizeof(x->command), "%s", cmd);
-	snprintf(x->role, sizeof(x->role), "%s", rname);
-	snprintf(x->reason, sizeof(x->reason), "%s", reason);
-}
-
-static struct child *
-add_child(pid_t pid, enum child_kind kind)
-{
-	struct child *ch;
-
-	if (cu_grow(&d.children, &d.capchildren, d.nchildren + 1, sizeof(*d.children)) < 0)
-		return NULL;
-	ch = &d.children[d.nchildren++];
-	memset(ch, 0, sizeof(*ch));
-	ch->pid = pid;
-	ch->kind = kind;
-	ch->result_fd = -1;
-	ch->started = time(NULL);
-	return ch;
-}
-
-static int
-attach(struct child *ch, struct client *c)
-{
-	struct client **p = realloc(ch->clients, (ch->nclients + 1) * sizeof(*p));
-
-	if (p == NULL)
-		return -1;
-	ch->clients = p;
-	ch->clients[ch->nclients++] = c;
-	c->busy = 1;
-	return 0;
-}
-
-static struct child *
-writer_child(void)
-{
-	for (size_t i = 0; i < d.nchildren; i++)
-		if (d.children[i].kind == CH_WRITER)
-			return &d.children[i];
-	return NULL;
+	/* recorded in the log by the writer */
+	msg = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", "denial", "user", c->user,
+		"uid", (json_int_t)c->uid, "command", cmd, "role", rname, "reason", reason);
+	if (msg && (w = the_writer()) != NULL && chan_send(w->ch, msg, NULL, 0) < 0)
+		dlog(LOG_ERR_, "a denial not recorded: %s", cu_error_last());
+	json_decref(msg);
 }
 
 /* Starts a job now, answering c (may be NULL) when it ends.  1 started, 0
@@ -242,38 +346,24 @@ writer_child(void)
 static int
 start_job(int k, struct client *c)
 {
-	int pfd[2];
-	pid_t pid;
-	struct child *ch;
+	struct worker *w;
+	json_t *msg;
+	int r;
 
 	if (d.jobs[k].running)
 		return 0;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
+	if ((w = the_writer()) == NULL ||
+	    (msg = json_pack("{s:s, s:i, s:s, s:I}", "type", "job", "job", k,
+		"user", c ? c->user : "custosd", "uid", (json_int_t)(c ? c->uid : getuid()))) == NULL)
 		return -1;
-	if ((pid = fork()) < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		dlog(LOG_ERR_, "fork: %s", strerror(errno));
+	r = hand_over(w, msg, c ? &c->fd : NULL, c ? 1 : 0, P_JOB, c, k, 0);
+	json_decref(msg);
+	if (r < 0)
 		return -1;
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		worker_job(d.conf, k, c ? c->fd : -1, c ? c->user : "custosd",
-			c ? c->uid : getuid(), pfd[1]);
-	}
-	close(pfd[1]);
-	if ((ch = add_child(pid, CH_JOB)) == NULL) {
-		close(pfd[0]);
-		return -1;
-	}
-	ch->job = k;
-	ch->result_fd = pfd[0];
-	if (c)
-		attach(ch, c);
-	d.jobs[k].running = pid;
+	d.jobs[k].running = w->pid;
 	d.jobs[k].last_start = time(NULL);
-	dlog(LOG_NOTICE_, "job %s: started (pid %ld%s%s)", d.jobs[k].name, (long)pid,
-		c ? ", asked by " : "", c ? c->user : "");
+	dlog(LOG_NOTICE_, "job %s: started%s%s", d.jobs[k].name, c ? ", asked by " : "",
+		c ? c->user : "");
 	return 1;
 }
 
@@ -313,15 +403,18 @@ static void
 status_answer(struct client *c, int json)
 {
 	time_t now = time(NULL);
-	struct child *w = writer_child();
-	size_t running = 0, waiting = spool_waiting();
+	size_t running = 0, waiting = spool_waiting(), wbusy = 0;
 	char *text = NULL;
 	size_t tlen = 0;
 	FILE *f = open_memstream(&text, &tlen);
 	json_t *ans, *j, *jobs;
 
-	for (size_t i = 0; i < d.nchildren; i++)
-		running += d.children[i].kind == CH_REQUEST;
+	for (size_t i = 0; i < d.nworkers; i++)
+		if (d.workers[i].reader)
+			running += d.workers[i].outstanding;
+		else
+			wbusy += d.workers[i].outstanding;
+	running += d.nwait;
 	if (f == NULL)
 		return;
 	j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:b, s:I, s:{}}",
@@ -330,13 +423,13 @@ status_answer(struct client *c, int json)
 		"spool", d.conf->spool, "socket", d.conf->socket, "protocol", CU_PROTO_VERSION,
 		"clients", (json_int_t)d.nclients, "requests_running", (json_int_t)running,
 		"requests", (json_int_t)d.requests, "denied", (json_int_t)d.denied_total,
-		"writer", w != NULL, "spool_waiting", (json_int_t)waiting, "jobs");
+		"writer", wbusy != 0, "spool_waiting", (json_int_t)waiting, "jobs");
 	jobs = json_object_get(j, "jobs");
 	fprintf(f, "custosd %s pid %ld, up %lds, archive %s\n", CUSTOS_VERSION, (long)getpid(),
 		(long)(now - d.started), d.conf->archive);
 	fprintf(f, "clients %zu, requests running %zu, served %llu, denied %llu, writer %s\n",
 		d.nclients, running, (unsigned long long)d.requests,
-		(unsigned long long)d.denied_total, w ? "busy" : "idle");
+		(unsigned long long)d.denied_total, wbusy ? "busy" : "idle");
 	fprintf(f, "spool %s: %zu waiting\n", d.conf->spool, waiting);
 	for (int k = 0; k < CU_JOB_COUNT; k++) {
 		struct job *jb = &d.jobs[k];
@@ -383,6 +476,7 @@ status_answer(struct client *c, int json)
 }
 
 static int reload(void);
+static void retire_workers(void);
 
 /* The job a `custos run` word names, or -1. */
 static int
@@ -462,29 +556,10 @@ daemon_command(struct client *c, int argc, char **argv)
 		"`custos config check FILE` runs by itself");
 }
 
-/* Takes an ingest request: its files decoded, queued for the writer. */
-static int
-queue_ingest(struct client *c, json_t *req)
-{
-	if (d.stopping) {
-		answer_error(c->fd, "stopping", "ingest: the daemon is stopping; nothing of this "
-			"request was archived");
-		return 0;
-	}
-	if (cu_grow(&d.ingest_q, &d.capingest, d.ningest + 1, sizeof(*d.ingest_q)) < 0 ||
-	    (d.ingest_req = realloc(d.ingest_req, d.capingest * sizeof(*d.ingest_req))) == NULL)
-		return answer_error(c->fd, "internal", "out of memory");
-	d.ingest_q[d.ningest] = c;
-	d.ingest_req[d.ningest] = json_incref(req);
-	d.ningest++;
-	c->busy = 1;
-	return 0;
-}
-
 /* Checks one request line and sends it on.  Returns -1 when the
  * connection should be closed. */
 static int
-handle_request(struct client *c, char *line)
+handle_request(struct client *c, const char *line)
 {
 	json_error_t je;
 	json_t *req = json_loads(line, 0, &je), *jargv, *v, *f;
@@ -493,7 +568,6 @@ handle_request(struct client *c, char *line)
 	const char *arch;
 	size_t i, argc;
 	uint32_t role;
-	pid_t pid;
 
 	d.requests++;
 	if (json_is_object(req) && json_object_get(req, "hello") != NULL) {
@@ -560,25 +634,41 @@ handle_request(struct client *c, char *line)
 		daemon_command(c, (int)argc, argv);
 		goto done;
 	}
-	if (strcmp(argv[0], "ingest") == 0) {
+	if (strcmp(argv[0], "ingest") == 0)
 		json_array_foreach(json_object_get(req, "files"), i, f)
 			if (!json_is_string(json_object_get(f, "name"))) {
 				answer_error(c->fd, "malformed", "malformed request: files[%zu].name: "
 					"must be a string", i);
 				goto close;
 			}
-		queue_ingest(c, req);
+	if (d.stopping) {
+		answer_error(c->fd, "stopping", "%s: the daemon is stopping; the request was not run",
+			argv[0]);
 		goto done;
 	}
-	if ((pid = fork()) < 0) {
-		answer_error(c->fd, "internal", "fork: %s", strerror(errno));
+	/* the request's text goes to its worker in a memory file */
+	int mfd = memfd_create("request", MFD_CLOEXEC);
+	if (mfd < 0 || cu_write_all(mfd, line, strlen(line)) < 0) {
+		if (mfd >= 0)
+			close(mfd);
+		answer_error(c->fd, "internal", "a memory file: %s", strerror(errno));
 		goto done;
 	}
-	if (pid == 0)
-		worker_request(d.conf, c->fd, c->user, c->uid, req);
-	struct child *ch = add_child(pid, CH_REQUEST);
-	if (ch)
-		attach(ch, c);
+	if (cli_command_reads((int)argc, argv)) {
+		if (cu_grow(&d.wait, &d.capwait, d.nwait + 1, sizeof(*d.wait)) < 0) {
+			close(mfd);
+			answer_error(c->fd, "internal", "out of memory");
+			goto done;
+		}
+		d.wait[d.nwait++] = (struct waiting){ c, mfd };
+		c->busy = 1;
+		dispatch_waiting();
+	} else {
+		struct worker *w = the_writer();
+		if (w == NULL || send_request(w, c, mfd, strcmp(argv[0], "ingest") == 0) < 0)
+			answer_error(c->fd, "internal", "the writer could not take the request");
+		close(mfd);
+	}
 done:
 	json_decref(req);
 	return 0;
@@ -601,6 +691,26 @@ start_draining(struct client *c)
 	c->since = 0;
 }
 
+/* Ingest requests of one client in the writer's hands at once. */
+#define PIPELINE_MAX 8
+
+/* 1 if the line (len bytes) is an ingest request that will go to the
+ * writer as it is (no error the daemon would answer itself, which would
+ * come before the answers still due). */
+static int
+pipelinable(struct client *c, const char *line, size_t len)
+{
+	json_t *req = json_loadb(line, len, 0, NULL);
+	const char *cmd = json_string_value(json_array_get(json_object_get(req, "argv"), 0));
+	const char *arch = json_string_value(json_object_get(req, "archive"));
+	int ok = cmd && strcmp(cmd, "ingest") == 0 && (c->roles & CU_ROLE_INGEST) && !d.stopping &&
+		(json_object_get(req, "archive") == NULL ||
+		 (arch && (strcmp(arch, d.archive_real) == 0 || strcmp(arch, d.conf->archive) == 0)));
+
+	json_decref(req);
+	return ok;
+}
+
 /* Handles the first whole line the client has sent, if there is one (a
  * client may send its next request before the answer to the last). */
 static int
@@ -612,6 +722,11 @@ take_line(struct client *c)
 	if (nl == NULL || c->busy || c->draining)
 		return 0;
 	size_t ll = (size_t)(nl - c->buf);
+	/* behind ingest requests still in hand, only another ingest goes on
+	 * (answers come in order); anything else waits for them */
+	if (c->ingest_out > 0 && (c->ingest_out >= PIPELINE_MAX || ll > limit ||
+	    !pipelinable(c, c->buf, ll)))
+		return 0;
 	if (ll > limit) {
 		answer_error(c->fd, "too-large", "request is larger than %zu bytes "
 			"(limits.request_bytes)", limit);
@@ -696,132 +811,124 @@ read_client(struct client *c)
 	}
 }
 
-/* ---- the writer and the children ------------------------------------- */
+/* ---- what the workers say, and their ends ------------------------------ */
 
-static void
-maybe_start_writer(void)
+static struct pending *
+find_pending(uint64_t token)
 {
-	struct wreq *reqs = NULL;
-	struct child *ch;
-	pid_t pid;
-	int spool = 0;
-	time_t now = time(NULL);
-
-	if (writer_child() != NULL || (d.stopping && d.ningest == 0 && d.ndenials == 0))
-		return;
-	if (d.spool_dirty && now >= d.spool_retry && !d.stopping)
-		spool = 1;
-	if (!spool && d.ningest == 0 && d.ndenials == 0)
-		return;
-	size_t nreq = d.ningest;
-	if (nreq && (reqs = calloc(nreq, sizeof(*reqs))) == NULL)
-		return;
-	for (size_t k = 0; k < d.ningest; k++) {
-		json_t *files = json_object_get(d.ingest_req[k], "files"), *f, *jargv;
-		size_t i;
-		reqs[k].fd = d.ingest_q[k]->fd;
-		reqs[k].uid = d.ingest_q[k]->uid;
-		snprintf(reqs[k].user, sizeof(reqs[k].user), "%s", d.ingest_q[k]->user);
-		jargv = json_object_get(d.ingest_req[k], "argv");
-		json_array_foreach(jargv, i, f)
-			if (strcmp(json_string_value(f), "--json") == 0)
-				reqs[k].json = 1;
-		reqs[k].files = calloc(json_array_size(files) + 1, sizeof(*reqs[k].files));
-		reqs[k].nfiles = 0;
-		json_array_foreach(files, i, f) {
-			struct upload *u = &reqs[k].files[reqs[k].nfiles];
-			if (reqs[k].files == NULL)
-				break;
-			u->name = (char *)json_string_value(json_object_get(f, "name"));
-			u->bag_tar = json_is_string(json_object_get(f, "bag")) &&
-				strcmp(json_string_value(json_object_get(f, "bag")), "tar") == 0;
-			if (cu_proto_get_bytes(f, "data", &u->data, &u->len) < 0) {
-				/* a file that cannot be decoded: ingest rejects it as empty input */
-				u->data = NULL;
-				u->len = 0;
-			}
-			reqs[k].nfiles++;
-		}
-	}
-	if ((pid = fork()) < 0) {
-		dlog(LOG_ERR_, "fork: %s", strerror(errno));
-	} else if (pid == 0) {
-		worker_writer(d.conf, d.denials, d.ndenials, spool, reqs, d.ningest);
-	} else if ((ch = add_child(pid, CH_WRITER)) != NULL) {
-		for (size_t k = 0; k < d.ningest; k++) {
-			attach(ch, d.ingest_q[k]);
-			json_decref(d.ingest_req[k]);
-		}
-		d.ingest_rounds++;
-		d.ningest = 0;
-		d.ndenials = 0;
-		if (spool)
-			d.spool_dirty = 0;
-	}
-	/* the decoded copies went to the child; this process's are freed */
-	for (size_t k = 0; k < nreq; k++) {
-		for (size_t i = 0; reqs[k].files && i < reqs[k].nfiles; i++)
-			free(reqs[k].files[i].data);
-		free(reqs[k].files);
-	}
-	free(reqs);
+	for (size_t i = 0; i < d.npend; i++)
+		if (d.pend[i].token == token)
+			return &d.pend[i];
+	return NULL;
 }
 
-static void
-child_ended(pid_t pid, int status)
+static struct worker *
+find_worker(pid_t pid)
 {
-	size_t i;
+	for (size_t i = 0; i < d.nworkers; i++)
+		if (d.workers[i].pid == pid)
+			return &d.workers[i];
+	return NULL;
+}
 
-	for (i = 0; i < d.nchildren && d.children[i].pid != pid; i++)
-		;
-	if (i == d.nchildren)
-		return;
-	struct child *ch = &d.children[i];
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	if (WIFSIGNALED(status))
-		dlog(LOG_ERR_, "child %ld (%s) killed by signal %d%s", (long)pid,
-			ch->kind == CH_WRITER ? "writer" : ch->kind == CH_JOB ? d.jobs[ch->job].name
-			: "request", WTERMSIG(status),
-			WTERMSIG(status) == SIGSYS ? " (a system call outside the sandbox)" : "");
-	if (ch->kind == CH_WRITER && code != 0) {
-		/* again later, less and less often while it keeps failing */
-		d.spool_backoff = d.spool_backoff ? (d.spool_backoff * 2 > 600 ? 600 : d.spool_backoff * 2) : 5;
-		d.spool_retry = time(NULL) + d.spool_backoff;
-		d.spool_dirty = 1;
-	} else if (ch->kind == CH_WRITER) {
-		d.spool_backoff = 0;
-	}
-	if (ch->kind == CH_JOB) {
-		struct job *jb = &d.jobs[ch->job];
-		char res[160] = "";
-		ssize_t r = read(ch->result_fd, res, sizeof(res) - 1);
-		close(ch->result_fd);
-		res[r > 0 ? r : 0] = '\0';
+/* The work of p is over (code its exit status, result its line). */
+static void
+pending_over(struct pending *p, int code, const char *result)
+{
+	struct worker *w = find_worker(p->worker);
+
+	if (w && w->outstanding)
+		w->outstanding--;
+	if (p->client && p->ingest)
+		p->client->ingest_out--;
+	else if (p->client)
+		p->client->busy = 0;
+	if (p->kind == P_JOB) {
+		struct job *jb = &d.jobs[p->job];
 		jb->running = 0;
 		jb->last_end = time(NULL);
 		jb->last_exit = code;
-		if (res[0] == '\0' && WIFSIGNALED(status))
-			snprintf(res, sizeof(res), "killed by signal %d", WTERMSIG(status));
-		snprintf(jb->last_result, sizeof(jb->last_result), "%s", res);
+		snprintf(jb->last_result, sizeof(jb->last_result), "%s", result ? result : "");
 		jb->next = sched_next(jb, d.conf, time(NULL));
 		if (sched_save(d.jobs, d.conf) < 0)
 			dlog(LOG_ERR_, "%s", cu_error_last());
 		dlog(code == 0 ? LOG_NOTICE_ : LOG_WARN_, "job %s: %s (exit %d): %s", jb->name,
-			code == 0 ? "done" : "failed", code, res);
+			code == 0 ? "done" : "failed", code, jb->last_result);
 		char st[300];
 		snprintf(st, sizeof(st), "STATUS=last %s: %s", jb->name, code == 0 ? "ok" : "failed");
 		notify(st);
+	} else if (p->kind == P_SPOOL) {
+		d.spool_pending = 0;
+		if (code != 0) {
+			/* again later, less and less often while it keeps failing */
+			d.spool_backoff = d.spool_backoff ? (d.spool_backoff * 2 > 600 ? 600 : d.spool_backoff * 2) : 5;
+			d.spool_retry = time(NULL) + d.spool_backoff;
+			d.spool_dirty = 1;
+		} else {
+			d.spool_backoff = 0;
+		}
 	}
-	for (size_t k = 0; k < ch->nclients; k++) {
-		struct client *c = ch->clients[k];
-		/* a child that died before answering: say so, the client waits otherwise */
-		if (code >= 128 && ch->kind != CH_JOB)
-			answer_error(c->fd, "internal", "the request's worker died (signal %d); "
-				"nothing it had not acknowledged was archived", code - 128);
-		c->busy = 0;
+	*p = d.pend[--d.npend];
+}
+
+/* Reads the "done" frames a worker sent. */
+static void
+read_worker(struct worker *w)
+{
+	for (;;) {
+		struct pollfd pf = { w->ch, POLLIN, 0 };
+		json_t *msg;
+		int fds[2], nfds, r;
+
+		if (poll(&pf, 1, 0) <= 0 || !(pf.revents & (POLLIN | POLLHUP)))
+			return;
+		if ((r = chan_recv(w->ch, &msg, fds, &nfds)) != 0) {
+			/* it is ending; its exit is seen through SIGCHLD */
+			close(w->ch);
+			w->ch = -1;
+			return;
+		}
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		struct pending *p = find_pending((uint64_t)json_integer_value(json_object_get(msg, "token")));
+		if (p)
+			pending_over(p, (int)json_integer_value(json_object_get(msg, "exit")),
+				json_string_value(json_object_get(msg, "result")));
+		json_decref(msg);
 	}
-	free(ch->clients);
-	d.children[i] = d.children[--d.nchildren];
+}
+
+static void
+worker_ended(pid_t pid, int status)
+{
+	struct worker *w = find_worker(pid);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+	if (w == NULL)
+		return;
+	if (w->ch >= 0)
+		read_worker(w);   /* what it said before it went */
+	if (WIFSIGNALED(status) || (code != 0 && !d.stopping))
+		dlog(LOG_ERR_, "%s %ld ended (%s %d)%s", w->reader ? "reader" : "writer", (long)pid,
+			WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : code,
+			WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS ?
+			" — a system call outside the sandbox" : "");
+	/* the work in its hands: its clients are told, jobs marked failed */
+	for (size_t i = 0; i < d.npend;) {
+		struct pending *p = &d.pend[i];
+		if (p->worker != pid) {
+			i++;
+			continue;
+		}
+		if (p->client && p->kind == P_REQUEST)
+			answer_error(p->client->fd, "internal", "the request's worker died (%s %d); "
+				"nothing it had not acknowledged was archived",
+				WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : code);
+		pending_over(p, code ? code : 2, "its worker died");
+	}
+	if (w->ch >= 0)
+		close(w->ch);
+	*w = d.workers[--d.nworkers];
 }
 
 static void
@@ -831,7 +938,37 @@ reap(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		child_ended(pid, status);
+		worker_ended(pid, status);
+}
+
+/* A spool pass to the writer when something came and none is under way. */
+static void
+maybe_spool(time_t now)
+{
+	struct worker *w;
+	json_t *msg;
+
+	if (!d.spool_dirty || d.spool_pending || d.stopping || now < d.spool_retry)
+		return;
+	if ((w = the_writer()) == NULL || (msg = json_pack("{s:s}", "type", "spool")) == NULL)
+		return;
+	if (hand_over(w, msg, NULL, 0, P_SPOOL, NULL, 0, 0) == 0) {
+		d.spool_pending = 1;
+		d.spool_dirty = 0;
+	}
+	json_decref(msg);
+}
+
+/* Closes every worker's channel: each finishes what it has and exits
+ * (at a stop, or after a reload so that new ones read the new settings). */
+static void
+retire_workers(void)
+{
+	for (size_t i = 0; i < d.nworkers; i++)
+		if (d.workers[i].ch >= 0 && !d.workers[i].retired) {
+			shutdown(d.workers[i].ch, SHUT_WR);
+			d.workers[i].retired = 1;
+		}
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -867,6 +1004,8 @@ reload(void)
 	cu_dconf_free(d.conf);
 	d.conf = n;
 	sched_load(d.jobs, d.conf, time(NULL));
+	/* new workers read the new settings; the old ones finish what they have */
+	retire_workers();
 	for (size_t i = 0; i < d.nclients; i++)
 		d.clients[i]->roles = roles_of(d.clients[i]->uid, d.clients[i]->user,
 			sizeof(d.clients[i]->user));
@@ -987,6 +1126,8 @@ main(int argc, char **argv)
 	cu_archive *a = NULL;
 
 	d.conf_path = CU_DCONF_DEFAULT_PATH;
+	/* the loop never waits long on a client that reads nothing */
+	cu_proto_write_timeout_ms = 1000;
 	while ((opt = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': d.conf_path = optarg; break;
@@ -1076,6 +1217,9 @@ main(int argc, char **argv)
 		dlog(LOG_WARN_, "sandbox off (--no-sandbox, a sanitizer build)");
 	}
 	d.spool_dirty = 1;   /* the scan at start */
+	/* readers: two per processor, at least 2, at most 16, started as needed */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	d.readers_wanted = ncpu < 1 ? 2 : ncpu > 8 ? 16 : (size_t)ncpu * 2;
 	d.watchdog_usec = notify_watchdog_usec();
 	clock_gettime(CLOCK_MONOTONIC, &d.last_watchdog);
 	dlog(LOG_NOTICE_, "custosd %s: archive %s, spool %s, socket %s", CUSTOS_VERSION,
@@ -1088,7 +1232,7 @@ main(int argc, char **argv)
 		size_t npf = 3, *who;
 		long timeout = 60000;
 
-		if (d.stopping && d.nchildren == 0)
+		if (d.stopping && d.nworkers == 0)
 			break;
 		if (!d.stopping)
 			for (int k = 0; k < CU_JOB_COUNT; k++)
@@ -1107,12 +1251,12 @@ main(int argc, char **argv)
 			if (!d.spool_dirty && spool_waiting() > 0)
 				d.spool_dirty = 1;
 		}
-		maybe_start_writer();
+		maybe_spool(now);
 		/* requests that came while the last one was being answered */
 		for (size_t i = 0; i < d.nclients; i++)
 			if (!d.clients[i]->busy && !d.clients[i]->draining && d.clients[i]->len)
 				take_line(d.clients[i]);
-		maybe_start_writer();
+		dispatch_waiting();
 		for (int k = 0; k < CU_JOB_COUNT; k++)
 			if (d.jobs[k].next && ms_until(d.jobs[k].next, now) < timeout)
 				timeout = ms_until(d.jobs[k].next, now);
@@ -1135,12 +1279,16 @@ main(int argc, char **argv)
 		/* a client slow to send its request is dropped */
 		for (size_t i = 0; i < d.nclients; i++) {
 			struct client *c = d.clients[i];
-			if (c->draining && now >= c->draining) {
+			if (c->eof && !c->busy && c->ingest_out == 0) {
+				drop_client(i--);
+			} else if (c->eof) {
+				continue;
+			} else if (c->draining && now >= c->draining) {
 				drop_client(i--);
 			} else if (c->draining) {
 				if (1000 < timeout)
 					timeout = 1000;
-			} else if (!c->busy && c->since &&
+			} else if (!c->busy && c->ingest_out == 0 && c->since &&
 				   now - c->since >= (time_t)d.conf->limits.request_seconds) {
 				answer_error(c->fd, "timeout", "no whole request within %u s "
 					"(limits.request_seconds)", d.conf->limits.request_seconds);
@@ -1151,8 +1299,8 @@ main(int argc, char **argv)
 					timeout = ms;
 			}
 		}
-		pf = calloc(3 + d.nclients, sizeof(*pf));
-		who = calloc(3 + d.nclients, sizeof(*who));
+		pf = calloc(3 + d.nworkers + d.nclients, sizeof(*pf));
+		who = calloc(3 + d.nworkers + d.nclients, sizeof(*who));
 		if (pf == NULL || who == NULL) {
 			free(pf);
 			free(who);
@@ -1162,8 +1310,17 @@ main(int argc, char **argv)
 		pf[0] = (struct pollfd){ .fd = d.stopping ? -1 : d.lfd, .events = POLLIN };
 		pf[1] = (struct pollfd){ .fd = d.sfd, .events = POLLIN };
 		pf[2] = (struct pollfd){ .fd = d.ifd, .events = POLLIN };
+		size_t nwk = 0;
+		pid_t *wpid = calloc(d.nworkers + 1, sizeof(*wpid));
+		for (size_t i = 0; wpid && i < d.nworkers; i++)
+			if (d.workers[i].ch >= 0) {
+				wpid[nwk++] = d.workers[i].pid;
+				pf[npf++] = (struct pollfd){ .fd = d.workers[i].ch, .events = POLLIN };
+			}
+		size_t first_client = npf;
 		for (size_t i = 0; i < d.nclients; i++)
-			if (!d.clients[i]->busy) {
+			if (!d.clients[i]->busy && !d.clients[i]->eof &&
+			    d.clients[i]->ingest_out < PIPELINE_MAX) {
 				who[npf] = i;
 				pf[npf++] = (struct pollfd){ .fd = d.clients[i]->fd, .events = POLLIN };
 			}
@@ -1171,8 +1328,17 @@ main(int argc, char **argv)
 			dlog(LOG_ERR_, "poll: %s", strerror(errno));
 			free(pf);
 			free(who);
+			free(wpid);
 			return 2;
 		}
+		/* what the workers said first: it frees clients and readers */
+		for (size_t j = 0; j < nwk; j++)
+			if (pf[3 + j].revents & (POLLIN | POLLHUP | POLLERR)) {
+				struct worker *w = find_worker(wpid[j]);
+				if (w && w->ch >= 0)
+					read_worker(w);
+			}
+		free(wpid);
 		if (pf[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(d.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -1187,13 +1353,15 @@ main(int argc, char **argv)
 					notify("STOPPING=1\nSTATUS=stopping: finishing the current batch");
 					dlog(LOG_NOTICE_, "signal %u: finishing the current batch, then exiting",
 						si.ssi_signo);
-					for (size_t k = 0; k < d.ningest; k++) {
-						answer_error(d.ingest_q[k]->fd, "stopping", "ingest: the daemon is "
-							"stopping; nothing of this request was archived");
-						d.ingest_q[k]->busy = 0;
-						json_decref(d.ingest_req[k]);
+					/* waiting for a reader: not started, told so */
+					for (size_t k = 0; k < d.nwait; k++) {
+						answer_error(d.wait[k].client->fd, "stopping", "the daemon is "
+							"stopping; the request was not run");
+						d.wait[k].client->busy = 0;
+						close(d.wait[k].mfd);
 					}
-					d.ningest = 0;
+					d.nwait = 0;
+					retire_workers();
 				}
 			}
 			reap();
@@ -1203,11 +1371,15 @@ main(int argc, char **argv)
 		if (pf[0].revents & POLLIN)
 			accept_clients();
 		/* from the end, so that dropping one does not move those still to see */
-		for (size_t j = npf; j-- > 3;) {
+		for (size_t j = npf; j-- > first_client;) {
 			size_t i = who[j];
 			if (pf[j].revents & (POLLIN | POLLHUP | POLLERR)) {
-				if (read_client(d.clients[i]) < 0 && !d.clients[i]->busy)
-					drop_client(i);
+				if (read_client(d.clients[i]) < 0) {
+					if (!d.clients[i]->busy && d.clients[i]->ingest_out == 0)
+						drop_client(i);
+					else
+						d.clients[i]->eof = 1;   /* dropped once its work is done */
+				}
 			}
 		}
 		free(pf);

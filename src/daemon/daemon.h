@@ -2,12 +2,14 @@
  * daemon.h — what the parts of custosd share (custosd(8), docs/protocol.md).
  *
  * One process, one thread, one poll loop: the socket, the spool's inotify
- * watch, a signalfd and the scheduler's clock.  It never opens the archive
- * itself: each request runs in a forked child (readers at once, side by
- * side, on LMDB snapshots), and everything that writes goes through one
- * writer child at a time, which takes every queued ingest request, the
- * spool and the denials to record in one go.  A child that crashes takes
- * only its own request with it.
+ * watch, a signalfd, the workers' channels and the scheduler's clock.  It
+ * never opens the archive itself.  Requests go to long-lived worker
+ * processes forked at the start: readers (one request at a time each, side
+ * by side on LMDB snapshots) and one writer, which takes every write in
+ * order — ingest requests into one open ingest (group commit), the other
+ * write commands, the jobs, the spool passes and the denials to record.
+ * A worker that dies takes only the requests in its hands with it, and
+ * is started again.
  */
 #ifndef CUSTOS_DAEMON_H
 #define CUSTOS_DAEMON_H
@@ -55,50 +57,38 @@ time_t sched_next(const struct job *j, const cu_dconf *conf, time_t t);
 /* Writes the last runs to STATE/custosd.state (temp file, fsync, rename). */
 int sched_save(const struct job jobs[CU_JOB_COUNT], const cu_dconf *conf);
 
-/* ---- worker.c: what the children do (never return) --------------------- */
-struct upload {
-	char *name;     /* as the client named it */
-	char *data;
-	size_t len;
-	int bag_tar;    /* a bag folder the client sent as a tar ("bag": "tar") */
-};
-struct wreq {                /* one ingest request taken by the writer */
-	int fd;                  /* the client's connection */
-	char user[64];
-	uid_t uid;
-	int json;
-	struct upload *files;
-	size_t nfiles;
-};
-struct denial {
-	char user[64];
-	uid_t uid;
-	char command[32];
-	char role[32];
-	char reason[200];
-};
+/* ---- chan.c: frames between the daemon and its workers ----------------- */
 
-/* Runs the command of request req for a client, with its files, writes
- * the answer to fd, exits. */
-void worker_request(const cu_dconf *conf, int fd, const char *user, uid_t uid,
-	json_t *req) __attribute__((noreturn));
-/* The writer: records the denials, runs a spool pass if asked, then the
- * ingest requests in one ingest (one commit per batch), answers each
- * client, exits. */
-void worker_writer(const cu_dconf *conf, const struct denial *d, size_t nd, int spool,
-	struct wreq *reqs, size_t nreqs) __attribute__((noreturn));
-/* A scheduled job; its output goes to the log, its one-line result to
- * result_fd (a pipe the daemon reads) and, when fd >= 0 (`custos run`),
- * its whole output as an answer to that client; the exit status is the
- * job's. */
-void worker_job(const cu_dconf *conf, int job, int fd, const char *user, uid_t uid,
-	int result_fd) __attribute__((noreturn));
+/* Sends msg (small JSON) with up to two descriptors riding along. */
+int chan_send(int ch, const json_t *msg, const int *fds, int nfds);
+/* Receives one frame: *msg new, the descriptors in fds[0..*nfds).  0, 1 at
+ * the end of the channel, <0 on error. */
+int chan_recv(int ch, json_t **msg, int fds[2], int *nfds);
+
+/* ---- worker.c: the workers (never return) ------------------------------ */
+/*
+ * Frames from the daemon, each with a token the worker's "done" frame
+ * ({"token", "exit", "result"}) gives back:
+ *   {"type": "request", "token", "user", "uid"}   + [client, memfd with the request]
+ *   {"type": "job", "job": K, "token", "user", "uid"} + [client] for `custos run`
+ *   {"type": "spool", "token"}
+ *   {"type": "denial", "user", "uid", "command", "role", "reason"} (no done)
+ * The end of the channel ends a worker, after the work already sent.
+ */
+
+/* A reader: runs the requests it is given one at a time, each with the
+ * commands' code on an archive it opens read-only. */
+void worker_reader(const cu_dconf *conf, int ch) __attribute__((noreturn));
+/* The writer: ingest requests go into one open ingest, committed when the
+ * batch is full or no request came for a moment, each answered once its
+ * last item is committed; other requests, jobs, spool passes and denials
+ * run here one after another, in the order sent. */
+void worker_writer(const cu_dconf *conf, int ch) __attribute__((noreturn));
 /* The answer {"exit": 2, "error": kind, "stderr": "custos: msg\n"}. */
 int answer_error(int fd, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-
-/* What every child does first: default signal dispositions, nothing
- * blocked, the daemon's own descriptors closed except keep. */
-void child_setup(int keep);
+/* What every worker does first: its own signal handling (the daemon's
+ * stop comes as the end of its channel), the daemon's descriptors closed. */
+void child_setup(void);
 
 #endif

@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 T=$(mktemp -d /tmp/custos-load.XXXXXX)
 DPID=
-trap '[ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $T" && exit; rm -rf "$T"' EXIT
 BUSER=custos-bench
 # the sanitizer build of the daemon runs without its sandbox
 NOSB=
