@@ -747,6 +747,8 @@ take_line(struct client *c)
 	c->cap = rest ? rest + 65536 : 0;
 	c->since = rest ? time(NULL) : 0;
 	int e = handle_request(c, line);
+	/* requests carry ID numbers (search --person): not left in freed memory */
+	explicit_bzero(line, ll);
 	free(line);
 	if (e < 0)
 		start_draining(c);

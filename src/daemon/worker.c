@@ -329,6 +329,7 @@ frame_request(int mfd)
 	if (lseek(mfd, 0, SEEK_SET) < 0 || cu_read_fd(&text, &len, mfd, "request", (size_t)1 << 31) < 0)
 		return NULL;
 	req = json_loadb(text, len, 0, NULL);
+	explicit_bzero(text, len);
 	free(text);
 	return req;
 }
