@@ -61,6 +61,8 @@ expect_status "threads start (clone3 fails with ENOSYS, the C library falls back
 expect_eq "the thread ran" "$(cat "$T/out")" "thread: 42"
 expect_status "fork and wait" 0 p allowed fork
 expect_eq "the child's exit status came back" "$(cat "$T/out")" "fork: child exited 7"
+expect_status "a child is stopped with SIGTERM" 0 p allowed kill-child
+expect_eq "the child ended by that signal" "$(cat "$T/out")" "kill-child: child ended by signal 15"
 expect_status "a user name from the password database" 0 p allowed getpwuid
 expect_eq "the name is the caller's" "$(cat "$T/out")" "getpwuid: $(id -un)"
 expect_status "a UNIX socket server: bind, listen, accept4, SO_PEERCRED, a client" 0 \
@@ -102,6 +104,21 @@ else
 		"$PROBE" --no-landlock read "$T/outside/secret"
 	expect_status "a granted path that does not exist is skipped" 0 \
 		"$PROBE" --rw "$RW" --ro "$T/does-not-exist" --ro /proc/self status
+	if [ "$ABI" -ge 6 ]; then
+		expect_status "an abstract socket made outside is out of reach (ABI 6 scope)" 1 p abstract-notify
+		expect_match "… the send is refused" "$(cat "$T/out")" '^refused: sendto .*Operation not permitted'
+		expect_status "… unless the daemon keeps them reachable (a \$NOTIFY_SOCKET with @)" 0 \
+			p --abstract-unix abstract-notify
+		expect_eq "… then the datagram arrives" "$(cat "$T/out")" "abstract-notify: READY=1"
+		sleep 60 & victim=$!
+		expect_status "no signal to a process outside the sandbox (ABI 6 scope)" 1 p signal "$victim"
+		check "… it still runs" kill -0 "$victim"
+		expect_status "… the same signal without Landlock arrives" 0 "$PROBE" --no-landlock signal "$victim"
+		wait "$victim" 2>/dev/null
+		check "… and ends it" test -z "$(jobs -pr)"
+	else
+		echo "  skipped: Landlock ABI $ABI has no scopes (ABI 6)"
+	fi
 fi
 
 echo "== the real work under the whole sandbox, in a forked child"

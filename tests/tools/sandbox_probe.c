@@ -1,7 +1,8 @@
 /* sandbox_probe.c — puts itself in custosd's sandbox (src/daemon/sandbox.c),
  * then does one thing and says how it went, for tests/e2e/sandbox.sh.
  *
- *   sandbox_probe [--rw PATH]... [--ro PATH]... [--no-landlock] [--no-seccomp] ACTION [ARG...]
+ *   sandbox_probe [--rw PATH]... [--ro PATH]... [--abstract-unix] [--no-landlock]
+ *                 [--no-seccomp] ACTION [ARG...]
  *
  *   list                 the seccomp allow-list (no sandbox)
  *   status               umask, core limit, dumpable, no_new_privs, seccomp mode, Landlock ABI
@@ -10,7 +11,10 @@
  *   mkdir DIR | rename FROM TO | unlink FILE
  *   forbidden CALL       makes a call the filter does not allow: the process dies of
  *                        SIGSYS; if the call returns, says so and exits 1
- *   allowed WHAT [DIR]   thread, fork, getpwuid, unix-server DIR, notify DIR
+ *   allowed WHAT [DIR]   thread, fork, kill-child, getpwuid, unix-server DIR, notify DIR
+ *   abstract-notify      a datagram to an abstract UNIX socket bound before the sandbox
+ *                        (Landlock ABI 6 refuses it unless --abstract-unix)
+ *   signal PID           sends SIGTERM to PID (Landlock ABI 6 refuses a process outside)
  *   work ARCHIVE INPUT SPOOL BACKUPS
  *                        in a forked child, as custosd does per request: ingest INPUT,
  *                        search, get, a spool pass, backup create and verify, verify
@@ -24,6 +28,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +63,8 @@ refused(const char *what)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: sandbox_probe [--rw PATH]... [--ro PATH]... [--no-landlock] "
-		"[--no-seccomp] ACTION [ARG...]\n");
+	fprintf(stderr, "usage: sandbox_probe [--rw PATH]... [--ro PATH]... [--abstract-unix] "
+		"[--no-landlock] [--no-seccomp] ACTION [ARG...]\n");
 	return 2;
 }
 
@@ -290,6 +295,66 @@ allowed_notify(const char *dir)
 	return 0;
 }
 
+/* An abstract socket's address (a leading NUL, then the name), and its length. */
+static socklen_t
+abstract_addr(struct sockaddr_un *sa)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "custos-sandbox-probe-%ld",
+		(long)getpid());
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* The receiving end, bound before the sandbox: made outside it. */
+static int
+abstract_bind(void)
+{
+	struct sockaddr_un sa;
+	socklen_t len = abstract_addr(&sa);
+	int r = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (r < 0 || bind(r, (struct sockaddr *)&sa, len) < 0) {
+		perror("sandbox_probe: abstract socket");
+		return -1;
+	}
+	return r;
+}
+
+static int
+do_abstract_notify(int r)
+{
+	struct sockaddr_un sa;
+	socklen_t len = abstract_addr(&sa);
+	char buf[32];
+	int s;
+
+	if ((s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return refused("socket");
+	if (sendto(s, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) != 7)
+		return refused("sendto @custos-sandbox-probe");
+	memset(buf, 0, sizeof(buf));
+	if (recv(r, buf, sizeof(buf) - 1, 0) != 7)
+		return refused("recv");
+	printf("abstract-notify: %s\n", buf);
+	return 0;
+}
+
+static int
+do_signal(const char *arg)
+{
+	long pid = strtol(arg, NULL, 10);
+
+	if (pid <= 1)
+		return usage();
+	if (kill((pid_t)pid, SIGTERM) < 0)
+		return refused("kill");
+	printf("signalled %ld\n", pid);
+	return 0;
+}
+
 static int
 do_allowed(const char *what, const char *dir)
 {
@@ -315,6 +380,22 @@ do_allowed(const char *what, const char *dir)
 		if (waitpid(pid, &status, 0) != pid)
 			return refused("waitpid");
 		printf("fork: child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return 0;
+	}
+	if (strcmp(what, "kill-child") == 0) {
+		int status;
+		pid_t pid = fork();
+		if (pid < 0)
+			return refused("fork");
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		if (kill(pid, SIGTERM) < 0)
+			return refused("kill");
+		if (waitpid(pid, &status, 0) != pid)
+			return refused("waitpid");
+		printf("kill-child: child ended by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		return 0;
 	}
 	if (strcmp(what, "getpwuid") == 0) {
@@ -494,7 +575,7 @@ main(int argc, char **argv)
 {
 	const char *rw[MAXP + 1] = { 0 }, *ro[MAXP + 1] = { 0 };
 	size_t nrw = 0, nro = 0;
-	int use_landlock = 1, use_seccomp = 1, i;
+	int use_landlock = 1, use_seccomp = 1, abstract_unix = 0, abstract_fd = -1, i;
 	cu_sandbox s;
 	const char *act;
 
@@ -503,6 +584,8 @@ main(int argc, char **argv)
 			rw[nrw++] = argv[++i];
 		else if (strcmp(argv[i], "--ro") == 0 && i + 1 < argc && nro < MAXP)
 			ro[nro++] = argv[++i];
+		else if (strcmp(argv[i], "--abstract-unix") == 0)
+			abstract_unix = 1;
 		else if (strcmp(argv[i], "--no-landlock") == 0)
 			use_landlock = 0;
 		else if (strcmp(argv[i], "--no-seccomp") == 0)
@@ -518,9 +601,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 
+	if (strcmp(act, "abstract-notify") == 0 && (abstract_fd = abstract_bind()) < 0)
+		return 2;
 	memset(&s, 0, sizeof(s));
 	s.rw_paths = rw;
 	s.ro_paths = ro;
+	s.abstract_unix = abstract_unix;
 	if (cu_sandbox_harden() < 0 ||
 	    (use_landlock && cu_sandbox_landlock(&s) < 0) ||
 	    (use_seccomp && cu_sandbox_seccomp() < 0)) {
@@ -559,6 +645,10 @@ main(int argc, char **argv)
 		return do_forbidden(argv[i]);
 	if (strcmp(act, "allowed") == 0 && argc - i >= 1)
 		return do_allowed(argv[i], argc - i >= 2 ? argv[i + 1] : NULL);
+	if (strcmp(act, "abstract-notify") == 0 && argc - i == 0)
+		return do_abstract_notify(abstract_fd);
+	if (strcmp(act, "signal") == 0 && argc - i == 1)
+		return do_signal(argv[i]);
 	if (strcmp(act, "work") == 0 && argc - i == 4)
 		return do_work(argv + i);
 	return usage();
