@@ -24,6 +24,7 @@ echo "may be read" > "$T/ro/conf"
 # what custosd reads besides its own folders (docs/sandbox.md)
 RO=(--ro /usr --ro /etc/passwd --ro /etc/group --ro /etc/nsswitch.conf --ro /etc/localtime
 	--ro /etc/ld.so.cache --ro /etc/gitconfig --ro "${HOME:-/nonexistent}/.gitconfig"
+	--ro "${XDG_CONFIG_HOME:-${HOME:-/nonexistent}/.config}/git/config"
 	--ro /etc/ssl/openssl.cnf --ro /dev/urandom --ro /dev/null --ro /sys/devices/system/cpu
 	--ro /proc/self)
 p() { "$PROBE" --rw "$RW" "${RO[@]}" "$@"; }
@@ -41,6 +42,19 @@ expect_match "the Landlock ABI applied is reported" "$ABI" '^[0-9]+$'
 expect_status "without the filter and Landlock the probe still runs" 0 \
 	"$PROBE" --no-seccomp --no-landlock status
 expect_match "… and reports no filter: the status line tells the two apart" "$(cat "$T/out")" '^seccomp 0$'
+
+echo "== seccomp: the allow-list"
+"$PROBE" list | awk '{ print $1 }' | sort -u > "$T/allowed"
+expect_match "the probe lists the allow-list" "$(wc -l < "$T/allowed")" '^[1-9][0-9]+$'
+# the calls named in docs/sandbox.md's table (the second column's lower-case words)
+awk '/^\| group \| calls \| why \|/ { t = 1; next } t && /^\|/ { print } t && !/^\|/ { exit }' \
+	"$HERE/../../docs/sandbox.md" | awk -F'|' 'NR > 1 { print $3 }' | grep -o '`[^`]*`' | tr -d '`' |
+	tr ' ' '\n' | grep -xE '[a-z0-9_]+' | sort -u > "$T/documented"
+expect_eq "docs/sandbox.md names exactly the calls of the code's table" \
+	"$(comm -3 "$T/allowed" "$T/documented" | tr -d '\t' | tr '\n' ' ')" ""
+for call in execve ptrace mount setuid bpf keyctl personality unshare setns seccomp; do
+	expect_nomatch "$call is not on the list" "$(cat "$T/allowed")" "^$call\$"
+done
 
 echo "== seccomp: calls a records daemon never makes kill the process"
 for call in ptrace execve socket-inet socket-netlink mount unshare clone-newuser setuid bpf \
@@ -162,7 +176,6 @@ echo "== every system call of the custos commands is on the allow-list"
 if ! command -v strace >/dev/null 2>&1; then
 	echo "  skipped: strace is not installed"
 else
-	"$PROBE" list | awk '{ print $1 }' | sort -u > "$T/allowed"
 	S=$T/strace
 	mkdir -p "$S" "$W/in2" "$W/spool/incoming"
 	for i in 4 5; do receipt "SBX-$i" "$(idno 440524 18800101 00$i)" > "$W/in2/r$i.json"; done
