@@ -8,6 +8,7 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "custos/error.h"
+#include "custos/util.h"
 #include "sandbox.h"
 
 /* ---- process attributes ---------------------------------------------------- */
@@ -250,6 +252,7 @@ static const struct sc_entry allow_list[] = {
 	{ "close", SC_ALLOW }, { "close_range", SC_ALLOW }, { "dup", SC_ALLOW },
 	{ "dup2", SC_ALLOW }, { "dup3", SC_ALLOW }, { "fcntl", SC_ALLOW },
 	{ "flock", SC_ALLOW }, { "pipe2", SC_ALLOW }, { "eventfd2", SC_ALLOW },
+	{ "memfd_create", SC_ALLOW },
 	{ "ioctl", SC_IOCTL },
 	/* reading and writing files: objects, packs, LMDB, git packs, backups */
 	{ "read", SC_ALLOW }, { "write", SC_ALLOW }, { "pread64", SC_ALLOW },
@@ -291,12 +294,15 @@ static const struct sc_entry allow_list[] = {
 };
 
 /* prctl options: thread names, reading the process's own state, a child
- * that dies with its parent, malloc naming its arenas.  PR_SET_DUMPABLE is
- * not among them: what cu_sandbox_harden set stays set. */
+ * that dies with its parent, malloc naming its arenas, libcap counting the
+ * capabilities when the systemd NSS module loads it (the first user
+ * look-up).  PR_SET_DUMPABLE is not among them: what cu_sandbox_harden set
+ * stays set. */
 static const struct { int value; const char *name; } prctl_ok[] = {
 	{ PR_SET_NAME, "PR_SET_NAME" }, { PR_GET_NAME, "PR_GET_NAME" },
 	{ PR_GET_DUMPABLE, "PR_GET_DUMPABLE" }, { PR_GET_NO_NEW_PRIVS, "PR_GET_NO_NEW_PRIVS" },
 	{ PR_GET_SECCOMP, "PR_GET_SECCOMP" }, { PR_SET_PDEATHSIG, "PR_SET_PDEATHSIG" },
+	{ PR_CAPBSET_READ, "PR_CAPBSET_READ" },
 	{ 0x53564d41 /* PR_SET_VMA */, "PR_SET_VMA" },
 };
 
@@ -436,4 +442,71 @@ full:
 	/* the buffer is sized for the table: a longer table needs a larger one */
 	list_text[len] = '\0';
 	return list_text;
+}
+
+/* ---- custosd's sandbox ---------------------------------------------------------- */
+
+/* What the C library and the libraries read, found by tracing the commands
+ * (docs/sandbox.md): NSS modules, gconv modules and zoneinfo under /usr, the
+ * password and group files, OpenSSL's configuration, the CPU count. */
+static const char *const system_ro[] = {
+	"/usr", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/ld.so.cache",
+	"/etc/localtime", "/etc/ssl/openssl.cnf", "/dev/null", "/dev/urandom",
+	"/sys/devices/system/cpu",
+};
+
+/* The folder of path into out ("/" for a path in the root, "." for a bare name). */
+static int
+folder_of(char *out, size_t outsz, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return cu_pathf(out, outsz, ".");
+	if (slash == path)
+		return cu_pathf(out, outsz, "/");
+	return cu_pathf(out, outsz, "%.*s", (int)(slash - path), path);
+}
+
+int
+cu_sandbox_enter(const cu_dconf *c, const char *conf_path)
+{
+	char sock_dir[4096], conf_dir[4096];
+	const char *rw[8], *ro[NELEM(system_ro) + 4];
+	const char *notify = getenv("NOTIFY_SOCKET");
+	size_t nrw = 0, nro = 0;
+	cu_sandbox s;
+	int error;
+
+	if ((error = folder_of(sock_dir, sizeof(sock_dir), c->socket)) < 0 ||
+	    (conf_path != NULL && (error = folder_of(conf_dir, sizeof(conf_dir), conf_path)) < 0))
+		return error;
+	rw[nrw++] = c->archive;
+	rw[nrw++] = c->spool;
+	rw[nrw++] = sock_dir;
+	if (c->state != NULL)
+		rw[nrw++] = c->state;
+	if (c->backup.to != NULL) {
+		/* a folder that does not exist cannot be granted */
+		if ((error = cu_mkdir_p(c->backup.to, 0700)) < 0)
+			return cu_error_prefix(error, "sandbox: backup folder");
+		rw[nrw++] = c->backup.to;
+	}
+	rw[nrw] = NULL;
+	for (size_t i = 0; i < NELEM(system_ro); i++)
+		ro[nro++] = system_ro[i];
+	if (conf_path != NULL)
+		ro[nro++] = conf_dir;
+	if (c->backup.key != NULL)
+		ro[nro++] = c->backup.key;
+	ro[nro] = NULL;
+
+	memset(&s, 0, sizeof(s));
+	s.rw_paths = rw;
+	s.ro_paths = ro;
+	s.abstract_unix = notify != NULL && notify[0] == '@';
+	if ((error = cu_sandbox_harden()) < 0 || (error = cu_sandbox_landlock(&s)) < 0 ||
+	    (error = cu_sandbox_seccomp()) < 0)
+		return error;
+	return s.landlock;
 }

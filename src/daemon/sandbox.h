@@ -12,11 +12,14 @@
  *
  * Every step is inherited by the children the daemon forks for requests
  * and cannot be undone by them.  Call them in that order: the Landlock
- * calls are not on the seccomp allow-list.  Like the archive facade,
- * nothing here prints or exits.
+ * calls are not on the seccomp allow-list.  cu_sandbox_enter() makes the
+ * three with the paths of custosd's configuration.  Like the archive
+ * facade, nothing here prints or exits.
  */
 #ifndef CUSTOS_SANDBOX_H
 #define CUSTOS_SANDBOX_H
+
+#include "custos/dconf.h"
 
 typedef struct cu_sandbox {
 	/* folders custosd may read and write beneath (archive, spool, runtime
@@ -70,5 +73,18 @@ int cu_sandbox_seccomp(void);
  * "NAME  CONDITION", grouped, for docs/sandbox.md and the tests.  A static
  * string. */
 const char *cu_sandbox_syscall_list(void);
+
+/* The whole sandbox of custosd with configuration c, read from conf_path:
+ * cu_sandbox_harden, then Landlock with read-write access beneath the
+ * archive, the spool, the state folder, the socket's folder (the socket,
+ * and the requests' temporary folders) and the backup folder (made 0700
+ * first if absent, as a backup would), read access to conf_path's folder
+ * (a reload reads the file again; an editor may replace it), the backup
+ * key and what the C library and the libraries read (the list of
+ * docs/sandbox.md); abstract UNIX sockets stay reachable when
+ * $NOTIFY_SOCKET is one; then cu_sandbox_seccomp.  Returns the Landlock ABI
+ * applied (0: the kernel has none, which the daemon logs) or a negative
+ * cu_error_code naming the step. */
+int cu_sandbox_enter(const cu_dconf *c, const char *conf_path);
 
 #endif

@@ -6,10 +6,12 @@
 # without Landlock), the real work of custos — ingest, search, get, a spool
 # pass, backup create and verify, verify — in a forked child under the whole
 # sandbox, and every system call the custos commands make (strace) found on
-# the allow-list.
-#   bash tests/e2e/sandbox.sh [./custos]
+# the allow-list; then custosd itself: no_new_privs, the filter, umask, not
+# dumpable once it serves.
+#   bash tests/e2e/sandbox.sh [./custos [./custosd]]
 set -u
 CUSTOS=$(realpath "${1:-./custos}")
+CUSTOSD=$(realpath "${2:-./custosd}" 2>/dev/null)
 PROBE=$(realpath "${SANDBOX_PROBE:-build/sandbox_probe}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -23,9 +25,7 @@ echo "kept out" > "$T/outside/secret"
 echo "may be read" > "$T/ro/conf"
 # what custosd reads besides its own folders (docs/sandbox.md)
 RO=(--ro /usr --ro /etc/passwd --ro /etc/group --ro /etc/nsswitch.conf --ro /etc/localtime
-	--ro /etc/ld.so.cache --ro /etc/gitconfig --ro "${HOME:-/nonexistent}/.gitconfig"
-	--ro "${XDG_CONFIG_HOME:-${HOME:-/nonexistent}/.config}/git/config"
-	--ro /etc/ssl/openssl.cnf --ro /dev/urandom --ro /dev/null --ro /sys/devices/system/cpu
+	--ro /etc/ld.so.cache --ro /etc/ssl/openssl.cnf --ro /dev/urandom --ro /dev/null --ro /sys/devices/system/cpu
 	--ro /proc/self)
 p() { "$PROBE" --rw "$RW" "${RO[@]}" "$@"; }
 
@@ -199,6 +199,49 @@ else
 	expect_match "the calls were collected" "$(wc -l < "$T/used")" '^[1-9][0-9]+$'
 	missing=$(comm -23 "$T/used" "$T/allowed" | tr '\n' ' ')
 	expect_eq "calls made by custos and missing from the allow-list" "$missing" ""
+fi
+
+echo "== custosd enters its sandbox"
+if [ ! -x "$CUSTOSD" ]; then
+	echo "  skipped: no custosd binary"
+else
+	D=$T/daemon
+	mkdir -p "$D/spool" "$D/run" "$D/state"
+	"$CUSTOS" -A "$D/archive" init --fonds SI01 >/dev/null
+	printf 'archive = "%s";\nspool = "%s";\nsocket = "%s";\nstate = "%s";\n' \
+		"$D/archive" "$D/spool" "$D/run/custos.sock" "$D/state" > "$D/custos.conf"
+	chmod 755 "$T" "$D"
+	chmod 644 "$D/custos.conf"
+	if [ "$(id -u)" = 0 ]; then
+		# custosd refuses root: the test runs it as nobody
+		chown -R nobody "$D/archive" "$D/spool" "$D/run" "$D/state"
+		setpriv --reuid nobody --regid nogroup --clear-groups "$CUSTOSD" -c "$D/custos.conf" -f \
+			2>"$D/log" &
+	else
+		"$CUSTOSD" -c "$D/custos.conf" -f 2>"$D/log" &
+	fi
+	DPID=$!
+	# the socket is bound before the sandbox: wait for the filter itself
+	for _ in $(seq 1 100); do
+		grep -q '^Seccomp:[[:space:]]*2' "/proc/$DPID/status" 2>/dev/null && break
+		sleep 0.05
+	done
+	status=$(cat "/proc/$DPID/status" 2>/dev/null)
+	expect_match "custosd runs with a seccomp filter" "$status" '^Seccomp:[[:space:]]+2$'
+	expect_match "… with no_new_privs" "$status" '^NoNewPrivs:[[:space:]]+1$'
+	expect_match "… and umask 077" "$status" '^Umask:[[:space:]]+0077$'
+	expect_eq "not dumpable: its /proc files (fd/) belong to root, not to its user" \
+		"$(stat -c %U "/proc/$DPID/fd" 2>/dev/null)" root
+	expect_eq "no core files: RLIMIT_CORE 0" \
+		"$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$DPID/limits" 2>/dev/null)" "0 0"
+	if [ "$ABI" = 0 ]; then
+		expect_match "the log says the kernel has no Landlock" "$(cat "$D/log")" 'no Landlock'
+	else
+		expect_nomatch "the log has no sandbox warning" "$(cat "$D/log")" 'no Landlock|sandbox:'
+	fi
+	kill -TERM "$DPID" 2>/dev/null
+	wait "$DPID"
+	expect_eq "custosd stops on SIGTERM, exit 0" "$?" 0
 fi
 
 summary
