@@ -57,7 +57,8 @@ int cu_sandbox_harden(void);
  * Landlock (ENOSYS, EOPNOTSUPP), or with ABI 1 only (which refuses every
  * move of a file into another folder, and the archive and the spool move
  * files), sets s->landlock = 0 and returns 0 with nothing restricted;
- * otherwise s->landlock is the ABI applied.  Needs no_new_privs
+ * otherwise s->landlock is the ABI applied (7 at most: a newer kernel gets
+ * the rights this file knows).  Needs no_new_privs
  * (cu_sandbox_harden) unless the caller has CAP_SYS_ADMIN. */
 int cu_sandbox_landlock(cu_sandbox *s);
 
