@@ -50,7 +50,8 @@ int cu_sandbox_harden(void);
  * is handled (and, from ABI 4, TCP bind and connect; from ABI 6, signals to
  * processes outside the sandbox and, unless s->abstract_unix, abstract UNIX
  * sockets outside it); beneath each of s->rw_paths all of them are
- * granted except running programs and device ioctls, beneath each of
+ * granted except running programs, device ioctls and making devices,
+ * FIFOs or symbolic links; beneath each of
  * s->ro_paths reading files and listing folders (a file: reading it).  A
  * path that does not exist is skipped (counted in s->skipped); another
  * path that cannot be opened is CU_ERROR naming it.  A kernel without
