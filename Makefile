@@ -122,7 +122,7 @@ build/obj/policy.o build/san/policy.o: policy/fund-control.conf policy/staff.con
 
 # ---- tests ------------------------------------------------------------------
 check: deps
-	@$(MAKE) --no-print-directory custos custosd build/sock_send build/load_client build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
+	@$(MAKE) --no-print-directory custos custosd build/sock_send build/load_client build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next build/sandbox_probe $(UNIT_BIN) build/san/fuzz_replay_receipt build/san/fuzz_replay_bag build/san/fuzz_replay_fund
 	@$(MAKE) --no-print-directory build/san/custos build/san/custosd
 	@$(MAKE) --no-print-directory unit fuzz-replay e2e-san e2e
 
@@ -171,6 +171,11 @@ build/sock_send: tests/tools/sock_send.c
 	@echo "  CC      $<"
 	@$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+# custosd's sandbox (src/daemon/sandbox.c) around a probe, for tests/e2e/sandbox.sh
+build/sandbox_probe: tests/tools/sandbox_probe.c src/daemon/sandbox.c src/daemon/sandbox.h build/libcustos.a
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -Isrc/daemon -o $@ tests/tools/sandbox_probe.c src/daemon/sandbox.c build/libcustos.a $(LDLIBS) -lseccomp
+
 build/png_probe: tests/tools/png_probe.c
 	@mkdir -p build
 	@echo "  CC      $<"
@@ -208,7 +213,7 @@ e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts b
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/spool.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/load.sh build/san/custos
 
-e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next build/load_client
+e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next build/load_client build/sandbox_probe
 	bash tests/e2e/daemon.sh ./custos ./custosd
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
@@ -225,6 +230,7 @@ e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/
 	bash tests/e2e/spool.sh ./custos
 	bash tests/e2e/load.sh ./custos
 	bash tests/e2e/calendar.sh
+	bash tests/e2e/sandbox.sh
 	bash tests/e2e/systemd.sh
 	bash tests/e2e/install.sh
 	bash tests/e2e/report.sh

@@ -1210,10 +1210,14 @@ main(int argc, char **argv)
 		dlog(LOG_WARN_, "job runs: %s", cu_error_last());
 	if (sandbox) {
 #ifdef HAVE_SANDBOX
-		if (cu_sandbox_enter(d.conf) < 0) {
-			dlog(LOG_ERR_, "sandbox: %s", cu_error_last());
+		int abi = cu_sandbox_enter(d.conf, d.conf_path);
+		if (abi < 0) {
+			dlog(LOG_ERR_, "%s", cu_error_last());
 			return 2;
 		}
+		if (abi == 0)
+			dlog(LOG_WARN_, "sandbox: the kernel has no Landlock: seccomp and the process "
+				"limits only");
 #endif
 	} else {
 		dlog(LOG_WARN_, "sandbox off (--no-sandbox, a sanitizer build)");
