@@ -34,10 +34,7 @@
 #include "custos/spool.h"
 #include "custos/util.h"
 #include "daemon.h"
-#if __has_include("sandbox.h")
 #include "sandbox.h"
-#define HAVE_SANDBOX 1
-#endif
 
 #ifndef CUSTOS_VERSION
 #define CUSTOS_VERSION "0.1.0"
@@ -1209,7 +1206,6 @@ main(int argc, char **argv)
 	if (sched_load(d.jobs, d.conf, d.started) < 0)
 		dlog(LOG_WARN_, "job runs: %s", cu_error_last());
 	if (sandbox) {
-#ifdef HAVE_SANDBOX
 		int abi = cu_sandbox_enter(d.conf, d.conf_path);
 		if (abi < 0) {
 			dlog(LOG_ERR_, "%s", cu_error_last());
@@ -1218,7 +1214,6 @@ main(int argc, char **argv)
 		if (abi == 0)
 			dlog(LOG_WARN_, "sandbox: the kernel has no Landlock: seccomp and the process "
 				"limits only");
-#endif
 	} else {
 		dlog(LOG_WARN_, "sandbox off (--no-sandbox, a sanitizer build)");
 	}

@@ -229,11 +229,14 @@ static const struct sc_entry allow_list[] = {
 	/* memory: malloc, LMDB's map, libgit2's pack windows, dlopen of NSS modules */
 	{ "brk", SC_ALLOW }, { "mmap", SC_ALLOW }, { "munmap", SC_ALLOW },
 	{ "mremap", SC_ALLOW }, { "mprotect", SC_ALLOW }, { "madvise", SC_ALLOW },
-	/* threads (libdeflate and zstd workers) and the children per request */
+	/* threads (libdeflate and zstd workers) and the worker processes */
 	{ "clone", SC_NO_NS }, { "clone3", SC_ENOSYS },
 	{ "futex", SC_ALLOW }, { "set_robust_list", SC_ALLOW }, { "rseq", SC_ALLOW },
 	{ "set_tid_address", SC_ALLOW }, { "sched_yield", SC_ALLOW },
 	{ "sched_getaffinity", SC_ALLOW },
+	/* the writer lowers its own priority so that searches come first (it
+	 * cannot raise one: no CAP_SYS_NICE) */
+	{ "setpriority", SC_ALLOW }, { "getpriority", SC_ALLOW },
 	{ "exit", SC_ALLOW }, { "exit_group", SC_ALLOW }, { "wait4", SC_ALLOW },
 	{ "waitid", SC_ALLOW }, { "kill", SC_ALLOW }, { "tgkill", SC_ALLOW },
 	{ "restart_syscall", SC_ALLOW },

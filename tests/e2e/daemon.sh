@@ -354,6 +354,8 @@ expect_status "the archive verifies" 0 runas "$CUSTOS" --direct -A "$A" verify
 echo "== the log"
 check "no sanitizer report from the daemon or its children" \
 	bash -c "! grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' '$T/log'"
+check "no worker stopped by the sandbox (SIGSYS) or otherwise" \
+	bash -c "! grep -Eq 'outside the sandbox|(reader|writer) [0-9]+ ended' '$T/log'"
 check "no resident ID number anywhere in the log" bash -c "! grep -Eq '$ID|$ID2' '$T/log'"
 expect_eq "every line has a priority prefix for journald" "$(grep -cv '^<[0-7]>' "$T/log")" 0
 expect_match "the start line" "$(grep -m1 'custosd ' "$T/log")" "^<5>custosd [0-9.]+: archive $A, spool $S, socket $SOCK$"
