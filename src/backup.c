@@ -1096,7 +1096,7 @@ members_free(struct member *v, size_t n)
 	free(v);
 }
 
-/* A compact copy of the index into a hidden part file of the backup folder
+/* A dense copy of the index into a hidden part file of the backup folder
  * (locked, so that another backup's clean-up leaves it alone; removed by
  * the caller through tmp), added to the snapshot as INDEX_MEMBER.  Taken
  * under the writers' lock, it reflects exactly the snapshot's head. */
@@ -1116,8 +1116,8 @@ snap_add_index(struct snap *s, const char *dir, char tmp[4200], int *tmp_fd)
 	}
 	if (flock(*tmp_fd, LOCK_EX | LOCK_NB) < 0)
 		return cu_error_sys("lock %s", tmp);
-	if ((error = cu_index_copy(s->a->ix, *tmp_fd)) < 0)
-		return cu_error_prefix(error, "%s", tmp);
+	if ((error = cu_index_copy(s->a->ix, tmp)) < 0)
+		return error;
 	if (fstat(*tmp_fd, &st) < 0)
 		return cu_error_sys("%s", tmp);
 	if ((error = cu_grow(&s->v, &s->cap, s->n + 1, sizeof(*s->v))) < 0)
