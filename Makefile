@@ -161,6 +161,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 	@echo "== end-to-end tests with the sanitized binary"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/restore.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/audit.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/fund.sh build/san/custos
@@ -176,6 +177,7 @@ e2e-san: build/san/custos build/gen_receipts build/verify_proof build/lmdb_edit
 e2e: custos build/gen_receipts build/verify_proof build/lmdb_edit build/render_report build/png_probe build/calendar_next
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
+	bash tests/e2e/restore.sh ./custos
 	bash tests/e2e/replay.sh ./custos
 	bash tests/e2e/audit.sh ./custos
 	bash tests/e2e/fund.sh ./custos

@@ -443,6 +443,17 @@ done:
 	return error;
 }
 
+/* MDB_NOSYNC on or off for this handle's commits (see the header). */
+int
+cu_index_set_durable(cu_index *ix, int durable)
+{
+	int rc = mdb_env_set_flags(ix->env, MDB_NOSYNC, durable ? 0 : 1);
+
+	if (rc != 0)
+		return lmdb_error(rc, "setting the flush policy");
+	return 0;
+}
+
 /* Closes the environment; every transaction must have ended. */
 void
 cu_index_free(cu_index *ix)

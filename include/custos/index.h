@@ -74,6 +74,12 @@ void cu_index_free(cu_index *ix);
  * as an index on its own.  Writers may go on meanwhile. */
 int cu_index_copy(cu_index *ix, const char *path);
 
+/* Whether a write commit returns only once it is on disk (durable, the
+ * default: LMDB's flush of the data, then of the meta page), or leaves
+ * the flush to the caller (0): for a restore, which syncs the whole folder
+ * (syncfs) before anything uses it. */
+int cu_index_set_durable(cu_index *ix, int durable);
+
 /* Transactions: at most one write transaction at a time (the archive lock
  * guarantees it); read transactions see a consistent snapshot. */
 int cu_index_begin(cu_index_txn **out, cu_index *ix, int write);
