@@ -72,6 +72,16 @@ if command -v strace >/dev/null; then
 	strace -f -e trace=openat -o "$T/trace" "$CUSTOS" restore --verify --to "$T/rv" "$F" $K >/dev/null 2>&1
 	expect_eq "restore --verify (reads every file back): done" "$?" "0"
 	expect_eq "... nothing past the page cache" "$(grep -cE "O_DIRECT[|,)]" "$T/trace")" "0"
+	# a chain: the incremental's commits are replayed into the index copy
+	c ingest "$T/batch.ab" >/dev/null 2>&1
+	c backup create --incremental --to "$T/b" >/dev/null 2>&1
+	strace -f -e trace=fsync,fdatasync,syncfs,msync -o "$T/trace" "$CUSTOS" restore --to "$T/rc" \
+		"$T"/b/*.cbk $K > "$T/out" 2>&1
+	expect_match "a chain restored under strace" "$(cat "$T/out")" "^restored $T/rc: 2 backups, "
+	expect_eq "the replay into the index copy flushes nothing itself" \
+		"$(grep -cE "(fdatasync|msync)\(" "$T/trace")" "0"
+	expect_eq "one syncfs of the whole folder" "$(grep -c "syncfs(" "$T/trace")" "1"
+	expect_status "... the restored chain verifies" 0 "$CUSTOS" -A "$T/rc" verify
 	ASAN_OPTIONS=${ASAN_OPTIONS%:detect_leaks=0}
 else
 	echo "  (skipped: no strace)"
