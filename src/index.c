@@ -287,54 +287,54 @@ static int
 copy_db(MDB_env *env, MDB_txn **wt, MDB_txn *rt, MDB_dbi src, const char *name,
 	unsigned int flags, size_t *pending)
 {
-	MDB_cursor *rc_ = NULL, *wc = NULL;
+	MDB_cursor *from = NULL, *to = NULL;
 	MDB_dbi dst;
 	MDB_val k, v;
 	int rc, dup = (flags & MDB_DUPSORT) != 0;
 
 	if ((rc = mdb_dbi_open(*wt, name, flags | MDB_CREATE, &dst)) != 0 ||
-	    (rc = mdb_cursor_open(rt, src, &rc_)) != 0 ||
-	    (rc = mdb_cursor_open(*wt, dst, &wc)) != 0)
+	    (rc = mdb_cursor_open(rt, src, &from)) != 0 ||
+	    (rc = mdb_cursor_open(*wt, dst, &to)) != 0)
 		goto done;
-	for (rc = mdb_cursor_get(rc_, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(rc_, &k, &v, MDB_NEXT_NODUP)) {
+	for (rc = mdb_cursor_get(from, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(from, &k, &v, MDB_NEXT_NODUP)) {
 		unsigned int put = MDB_APPEND;
 		do {
-			if ((rc = mdb_cursor_put(wc, &k, &v, put)) != 0)
+			if ((rc = mdb_cursor_put(to, &k, &v, put)) != 0)
 				goto done;
 			*pending += k.mv_size + v.mv_size;
 			put = MDB_APPENDDUP;
-		} while (dup && (rc = mdb_cursor_get(rc_, &k, &v, MDB_NEXT_DUP)) == 0);
+		} while (dup && (rc = mdb_cursor_get(from, &k, &v, MDB_NEXT_DUP)) == 0);
 		if (dup && rc != MDB_NOTFOUND)
 			goto done;
 		if (*pending >= COPY_TXN_BYTES) {
-			mdb_cursor_close(wc);
-			wc = NULL;
+			mdb_cursor_close(to);
+			to = NULL;
 			rc = mdb_txn_commit(*wt);
 			*wt = NULL;
 			*pending = 0;
 			if (rc != 0 || (rc = mdb_txn_begin(env, NULL, 0, wt)) != 0 ||
-			    (rc = mdb_cursor_open(*wt, dst, &wc)) != 0)
+			    (rc = mdb_cursor_open(*wt, dst, &to)) != 0)
 				goto done;
 		}
 	}
 	if (rc == MDB_NOTFOUND)
 		rc = 0;
 done:
-	if (wc != NULL)
-		mdb_cursor_close(wc);
-	if (rc_ != NULL)
-		mdb_cursor_close(rc_);
+	if (to != NULL)
+		mdb_cursor_close(to);
+	if (from != NULL)
+		mdb_cursor_close(from);
 	return rc;
 }
 
 /* Writes the copy (see the header) into a new environment in the file path:
  * every database walked in key order from one read snapshot and appended.
- * Measured at 100,000 receipts: 184 MB against 306 MB for LMDB's own
+ * Measured at 100,000 receipts: 186 MB against 306 MB for LMDB's own
  * compacting copy (mdb_env_copy2 with MDB_CP_COMPACT), which keeps each
  * page as full as the index had it, about two thirds after a life of
- * inserts; the walk takes 0.2 s longer, and a backup then hashes,
- * compresses and writes a third less, and a restore too. */
+ * inserts; the walk takes about 0.3 s longer (0.55 s), and a backup then
+ * hashes, compresses and writes two fifths less, and a restore too. */
 int
 cu_index_copy(cu_index *ix, const char *path)
 {
