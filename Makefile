@@ -200,6 +200,7 @@ e2e-san: build/san/custos build/san/custosd build/sock_send build/gen_receipts b
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/daemon.sh build/san/custos build/san/custosd --no-sandbox
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/run.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/tamper.sh build/san/custos
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/restore.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/replay.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/audit.sh build/san/custos
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/e2e/fund.sh build/san/custos
@@ -217,6 +218,7 @@ e2e: custos custosd build/sock_send build/gen_receipts build/verify_proof build/
 	bash tests/e2e/daemon.sh ./custos ./custosd
 	bash tests/e2e/run.sh ./custos
 	bash tests/e2e/tamper.sh ./custos
+	bash tests/e2e/restore.sh ./custos
 	bash tests/e2e/replay.sh ./custos
 	bash tests/e2e/audit.sh ./custos
 	bash tests/e2e/fund.sh ./custos

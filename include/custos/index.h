@@ -67,10 +67,18 @@ typedef struct cu_index_txn cu_index_txn;
 int cu_index_open(cu_index **out, const char *dir, int writable);
 void cu_index_free(cu_index *ix);
 
-/* Writes a compact copy of the environment's data file (free pages left
- * out, as mdb_copy -c does) to fd, from one read snapshot; the copy opens
+/* Writes a dense copy of the index into the file path (absent or empty; a
+ * single-file LMDB environment, no lock file), from one read snapshot:
+ * every database walked in key order and appended, so that its pages are
+ * full and no free page is left.  Copied as a directory's data.mdb, it opens
  * as an index on its own.  Writers may go on meanwhile. */
-int cu_index_copy(cu_index *ix, int fd);
+int cu_index_copy(cu_index *ix, const char *path);
+
+/* Whether a write commit returns only once it is on disk (durable, the
+ * default: LMDB's flush of the data, then of the meta page), or leaves
+ * the flush to the caller (0): for a restore, which syncs the whole folder
+ * (syncfs) before anything uses it. */
+int cu_index_set_durable(cu_index *ix, int durable);
 
 /* Transactions: at most one write transaction at a time (the archive lock
  * guarantees it); read transactions see a consistent snapshot. */

@@ -1438,6 +1438,204 @@ test_reopen(void **state)
 	assert_int_equal(cu_index_commit(t), 0);
 }
 
+/* Every database of two environments, entry by entry (duplicates too), and
+ * their flags; returns the number of entries compared. */
+static size_t
+same_databases(const char *a_path, unsigned int a_flags, const char *b_path,
+	unsigned int b_flags)
+{
+	MDB_env *a, *b;
+	MDB_txn *ta, *tb;
+	MDB_dbi main_a, da, db;
+	MDB_cursor *names, *ca, *cb;
+	MDB_val name, nv, ka, va, kb, vb;
+	size_t total = 0, dbs = 0;
+
+	assert_int_equal(mdb_env_create(&a), 0);
+	assert_int_equal(mdb_env_create(&b), 0);
+	assert_int_equal(mdb_env_set_maxdbs(a, 64), 0);
+	assert_int_equal(mdb_env_set_maxdbs(b, 64), 0);
+	assert_int_equal(mdb_env_open(a, a_path, MDB_RDONLY | a_flags, 0600), 0);
+	assert_int_equal(mdb_env_open(b, b_path, MDB_RDONLY | b_flags, 0600), 0);
+	assert_int_equal(mdb_txn_begin(a, NULL, MDB_RDONLY, &ta), 0);
+	assert_int_equal(mdb_txn_begin(b, NULL, MDB_RDONLY, &tb), 0);
+	assert_int_equal(mdb_dbi_open(ta, NULL, 0, &main_a), 0);
+	assert_int_equal(mdb_cursor_open(ta, main_a, &names), 0);
+	while (mdb_cursor_get(names, &name, &nv, MDB_NEXT) == 0) {
+		char n[64];
+		unsigned int fa, fb;
+		int ra, rb;
+
+		assert_true(name.mv_size < sizeof(n));
+		memcpy(n, name.mv_data, name.mv_size);
+		n[name.mv_size] = '\0';
+		assert_int_equal(mdb_dbi_open(ta, n, 0, &da), 0);
+		assert_int_equal(mdb_dbi_open(tb, n, 0, &db), 0);
+		assert_int_equal(mdb_dbi_flags(ta, da, &fa), 0);
+		assert_int_equal(mdb_dbi_flags(tb, db, &fb), 0);
+		assert_int_equal(fa, fb);
+		assert_int_equal(mdb_cursor_open(ta, da, &ca), 0);
+		assert_int_equal(mdb_cursor_open(tb, db, &cb), 0);
+		for (;;) {
+			ra = mdb_cursor_get(ca, &ka, &va, MDB_NEXT);
+			rb = mdb_cursor_get(cb, &kb, &vb, MDB_NEXT);
+			assert_int_equal(ra, rb);
+			if (ra != 0)
+				break;
+			assert_int_equal(ka.mv_size, kb.mv_size);
+			assert_memory_equal(ka.mv_data, kb.mv_data, ka.mv_size);
+			assert_int_equal(va.mv_size, vb.mv_size);
+			assert_memory_equal(va.mv_data, vb.mv_data, va.mv_size);
+			total++;
+		}
+		assert_int_equal(ra, MDB_NOTFOUND);
+		mdb_cursor_close(ca);
+		mdb_cursor_close(cb);
+		dbs++;
+	}
+	mdb_cursor_close(names);
+	/* the copy has the same databases, no more */
+	{
+		MDB_dbi main_b;
+		MDB_stat st;
+		assert_int_equal(mdb_dbi_open(tb, NULL, 0, &main_b), 0);
+		assert_int_equal(mdb_stat(tb, main_b, &st), 0);
+		assert_int_equal(st.ms_entries, dbs);
+	}
+	mdb_txn_abort(ta);
+	mdb_txn_abort(tb);
+	mdb_env_close(a);
+	mdb_env_close(b);
+	return total;
+}
+
+static size_t
+pages_used(const char *path, unsigned int flags)
+{
+	MDB_env *env;
+	MDB_envinfo info;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_RDONLY | flags, 0600), 0);
+	assert_int_equal(mdb_env_info(env, &info), 0);
+	mdb_env_close(env);
+	return info.me_last_pgno + 1;
+}
+
+/* The copy a full backup carries: every database the same, entry by entry,
+ * in fewer pages than the index that grew by random inserts; more than one
+ * of its write transactions (a copy of more than 16 MiB); it opens as an
+ * index, answers as the original does and takes new records. */
+static void
+test_copy(void **state)
+{
+	struct fx *f = *state;
+	const int n = 12000;
+	char *sum = malloc(2048), *pad = malloc(2048), path[256], dir2[256], data[300];
+	unsigned char ev[32], d[32];
+	cu_index_txn *t;
+	struct hits *h = malloc(sizeof(*h)), *h2 = malloc(sizeof(*h2));
+	cu_index *ix2 = NULL;
+	cu_index_query q;
+	struct stat st;
+	size_t entries;
+
+	assert_non_null(sum);
+	assert_non_null(pad);
+	assert_non_null(h);
+	assert_non_null(h2);
+	memset(pad, 'x', 2047);
+	pad[2047] = '\0';
+	t = begin(f->ix, 1);
+	for (int i = 0; i < n; i++) {
+		cu_index_entry e;
+		char text[96], seed[32], ref[64], rkey[64];
+
+		if (i % 1000 == 999) {
+			/* several commits, as an archive's batches */
+			assert_int_equal(cu_index_commit(t), 0);
+			t = begin(f->ix, 1);
+		}
+		memset(&e, 0, sizeof(e));
+		snprintf(seed, sizeof(seed), "copy %d", i);
+		seed_id(e.id, seed);
+		/* times out of order, so that pages split as in life */
+		e.time = 1700000000 + (int64_t)((i * 7919) % n) * 60;
+		e.kind = i % 3 ? "receipt" : "notice";
+		e.service = r_services[i % 4];
+		e.agency = r_agencies[i % 5];
+		e.has_person = 1;
+		person_of(e.person, i % 700);
+		e.has_content = 1;
+		snprintf(text, sizeof(text), "content %d", i);
+		seed_id(e.content, text);
+		snprintf(text, sizeof(text), "%s %s n%d 养老保险", r_words[i % 10],
+			r_words[(i / 10) % 10], i);
+		e.text = text;
+		snprintf(ref, sizeof(ref), "R-A-2026-D30-X%d-%06d", i % 7, i);
+		e.ref = ref;
+		snprintf(rkey, sizeof(rkey), "SB01/%d", (i * 31) % n);
+		e.rkey = rkey;
+		snprintf(sum, 2048, "{\"n\":%d,\"pad\":\"%.*s\"}", i, 1400 + i % 200, pad);
+		e.summary_json = sum;
+		assert_int_equal(cu_index_put(t, &e), 0);
+		seed_id(ev, seed + 1);
+		assert_int_equal(cu_index_put_event(t, e.id, e.time + 5, ev), 0);
+		seed_id(d, ref);
+		assert_int_equal(cu_index_put_objloc(t, d, "pack-0001.tar", (uint64_t)i * 512, 77), 0);
+	}
+	assert_int_equal(cu_index_set_head(t, "0123456789abcdef0123456789abcdef01234567"), 0);
+	assert_int_equal(cu_index_commit(t), 0);
+
+	snprintf(path, sizeof(path), "%s/copy.mdb", f->root);
+	assert_int_equal(cu_index_copy(f->ix, path), 0);
+	snprintf(data, sizeof(data), "%s-lock", path);
+	assert_int_equal(access(data, F_OK), -1);   /* no lock file */
+	entries = same_databases(f->dir, 0, path, MDB_NOSUBDIR | MDB_NOLOCK);
+	assert_true(entries > (size_t)n * 10);
+	/* denser: the original's pages are about two thirds full */
+	assert_true(pages_used(path, MDB_NOSUBDIR | MDB_NOLOCK) * 10 < pages_used(f->dir, 0) * 8);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((size_t)st.st_size <= pages_used(path, MDB_NOSUBDIR | MDB_NOLOCK) * 4096);
+
+	/* as the data.mdb of an index folder */
+	snprintf(dir2, sizeof(dir2), "%s/index2", f->root);
+	assert_int_equal(mkdir(dir2, 0700), 0);
+	snprintf(data, sizeof(data), "%s/data.mdb", dir2);
+	assert_int_equal(rename(path, data), 0);
+	assert_int_equal(cu_index_open(&ix2, dir2, 1), 0);
+	memset(&q, 0, sizeof(q));
+	q.text = r_words[3];
+	q.agency = r_agencies[2];
+	assert_int_equal(search(f->ix, &q, h), 0);
+	assert_int_equal(search(ix2, &q, h2), 0);
+	assert_true(h->count > 0);
+	assert_int_equal(h->count, h2->count);
+	assert_memory_equal(h->ids, h2->ids, h->count * 32);
+	{
+		struct entry_buf b;
+		unsigned char id[32];
+		spec_entry(&b, 0);
+		t = begin(ix2, 1);
+		assert_int_equal(cu_index_put(t, &b.e), 0);
+		assert_int_equal(cu_index_commit(t), 0);
+		t = begin(ix2, 0);
+		assert_int_equal(cu_index_get_ref(t, b.e.ref, id), 0);
+		assert_int_equal(cu_index_commit(t), 0);
+	}
+	cu_index_free(ix2);
+
+	/* a place it cannot be written: an error naming it */
+	snprintf(path, sizeof(path), "%s/no-such-folder/copy.mdb", f->root);
+	assert_true(cu_index_copy(f->ix, path) < 0);
+	assert_non_null(strstr(cu_error_last(), path));
+	cu_error_clear();
+	free(sum);
+	free(pad);
+	free(h);
+	free(h2);
+}
+
 /* In a child process: open read-only alongside the parent's writer and
  * check what a reader sees.  Exit status 0 if all is as expected. */
 static int
@@ -1684,6 +1882,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_search_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timing, setup, teardown),
 	};
