@@ -789,6 +789,13 @@ writer_spool(struct writer *w)
 	cu_spool_report rep = { 0 };
 
 	writer_finish(w);
+	if (writer_open(w) == 0) {
+		/* what the spool brings is taken in by the daemon itself, whoever
+		 * the last client was */
+		char me[64];
+		cu_user_name(me, sizeof(me));
+		cu_archive_set_actor(w->a, me, (unsigned long)getuid());
+	}
 	if (writer_open(w) < 0 || cu_spool_prepare(w->conf->spool) < 0 ||
 	    cu_spool_pass(w->a, w->conf->spool, &so, spool_entry, NULL, &rep) < 0) {
 		dlog(LOG_ERR_, "spool: %s", cu_error_last());

@@ -245,6 +245,9 @@ check "a .part name is left alone" test -e "$IN/sp1.json.part"
 mv "$IN/sp1.json.part" "$IN/sp1.json"
 for _ in $(seq 1 100); do [ -e "$S/archived/sp1.json" ] && break; sleep 0.05; done
 check "renamed: archived by the daemon" test -e "$S/archived/sp1.json" -a -e "$S/archived/sp1.json.refs"
+ref=$(cut -d' ' -f1 "$S/archived/sp1.json.refs")
+expect_match "taken in by the daemon's own user, not by its last client" \
+	"$("$CUSTOS" trace "$ref" 2>&1 | grep ingested)" "	$DU \(uid [0-9]+\)	"
 echo 'not json' > "$IN/junk.json"
 for _ in $(seq 1 100); do [ -e "$S/rejected/junk.json.reason" ] && break; sleep 0.05; done
 check "bad file: rejected with its reason" test -s "$S/rejected/junk.json.reason"
