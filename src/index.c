@@ -377,6 +377,19 @@ done:
 
 /* Opens or creates the environment in dir; see the header and the notes at
  * the top of this file for the map size and flush policy. */
+/* Writers of this process map the index writable (cu_index_set_writemap). */
+static int writemap_on;
+
+/* Room a write-mapped writer leaves itself beyond the pages in use (LMDB
+ * extends the file to its map size when it maps it writable: a sparse tail). */
+#define WRITEMAP_HEADROOM ((size_t)2 << 30)
+
+void
+cu_index_set_writemap(int on)
+{
+	writemap_on = on;
+}
+
 int
 cu_index_open(cu_index **out, const char *dir, int writable)
 {
@@ -415,6 +428,18 @@ cu_index_open(cu_index **out, const char *dir, int writable)
 	}
 	if (!writable)
 		flags |= MDB_RDONLY;
+	if (writable && writemap_on) {
+		/* the map covers what is in use (the file's allocated blocks: its
+		 * tail beyond is sparse) plus the headroom; set before opening, as
+		 * LMDB sizes the file to it */
+		size_t used = stat(data, &st) == 0 ? (size_t)st.st_blocks * 512 : 0;
+		size_t size = (used + WRITEMAP_HEADROOM + ((size_t)1 << 20) - 1) & ~(((size_t)1 << 20) - 1);
+		flags |= MDB_WRITEMAP;
+		if ((rc = mdb_env_set_mapsize(ix->env, size)) != 0) {
+			error = lmdb_error(rc, "setting map size");
+			goto done;
+		}
+	}
 	if ((rc = mdb_env_open(ix->env, dir, flags, 0600)) != 0) {
 		error = cu_error_set(rc == ENOENT ? CU_ENOTFOUND : CU_ERROR, "%s: opening index: %s",
 			dir, mdb_strerror(rc));
@@ -428,7 +453,7 @@ cu_index_open(cu_index **out, const char *dir, int writable)
 		error = lmdb_error(rc, "reading environment info");
 		goto done;
 	}
-	if (info.me_mapsize < INDEX_MAPSIZE &&
+	if (!(flags & MDB_WRITEMAP) && info.me_mapsize < INDEX_MAPSIZE &&
 		(rc = mdb_env_set_mapsize(ix->env, INDEX_MAPSIZE)) != 0) {
 		error = lmdb_error(rc, "setting map size");
 		goto done;

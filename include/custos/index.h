@@ -80,6 +80,14 @@ int cu_index_copy(cu_index *ix, const char *path);
  * (syncfs) before anything uses it. */
 int cu_index_set_durable(cu_index *ix, int durable);
 
+/* From now on, indexes this process opens for writing are mapped writable
+ * (MDB_WRITEMAP): a transaction's dirty pages live in the file mapping,
+ * not on the heap, so a long-lived writer (custosd's) holds no copy of
+ * them.  The map then covers the pages in use plus 2 GiB (LMDB extends the
+ * file to it, sparse), which bounds what one transaction may add: for
+ * ingest batches only, never a rebuild. */
+void cu_index_set_writemap(int on);
+
 /* Transactions: at most one write transaction at a time (the archive lock
  * guarantees it); read transactions see a consistent snapshot. */
 int cu_index_begin(cu_index_txn **out, cu_index *ix, int write);

@@ -269,6 +269,8 @@ static const struct sc_entry allow_list[] = {
 	{ "lseek", SC_ALLOW }, { "ftruncate", SC_ALLOW },
 	/* durability: every write is fsynced before it is named or acknowledged */
 	{ "fsync", SC_ALLOW }, { "fdatasync", SC_ALLOW }, { "syncfs", SC_ALLOW },
+	/* the writer's index is mapped writable: LMDB commits with msync */
+	{ "msync", SC_ALLOW },
 	/* the file system: paths (the Landlock rules decide where) */
 	{ "open", SC_ALLOW }, { "openat", SC_ALLOW },
 	{ "stat", SC_ALLOW }, { "fstat", SC_ALLOW }, { "lstat", SC_ALLOW },

@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "custos/error.h"
+#include "custos/index.h"
 #include "custos/proto.h"
 #include "custos/spool.h"
 #include "custos/util.h"
@@ -536,7 +537,15 @@ writer_open(struct writer *w)
 {
 	if (w->a)
 		return 0;
-	if (cu_archive_open(&w->a, w->conf->archive, CU_ARCHIVE_WRITE, 600) < 0) {
+	if (cu_archive_open(&w->a, w->conf->archive, CU_ARCHIVE_WRITE, 600) == 0)
+		return 0;
+	/* an open that had to rebuild much of the index can outgrow the
+	 * write-mapped headroom: then the ordinary map */
+	w->a = NULL;
+	cu_index_set_writemap(0);
+	int error = cu_archive_open(&w->a, w->conf->archive, CU_ARCHIVE_WRITE, 600);
+	cu_index_set_writemap(1);
+	if (error < 0) {
 		w->a = NULL;
 		return CU_ERROR;
 	}
@@ -650,8 +659,15 @@ writer_ingest(struct writer *w, json_int_t token, int fd, const char *user, uid_
 static int
 writer_command(struct writer *w, int fd, const char *user, uid_t uid, json_t *req)
 {
+	int code;
+
 	writer_close(w);
-	return serve_request(w->conf, fd, user, uid, req);
+	/* the command opens the archive as without the daemon (a reindex may
+	 * write more than the write-mapped headroom) */
+	cu_index_set_writemap(0);
+	code = serve_request(w->conf, fd, user, uid, req);
+	cu_index_set_writemap(1);
+	return code;
 }
 
 /* The last non-empty line of text (at most n - 1 bytes of it). */
@@ -821,6 +837,8 @@ worker_writer(const cu_dconf *conf, int ch)
 	struct writer w = { .conf = conf, .ch = ch };
 
 	child_setup();
+	/* the batches' dirty index pages in the file mapping, not on the heap */
+	cu_index_set_writemap(1);
 	for (;;) {
 		struct pollfd p = { ch, POLLIN, 0 };
 		int timeout = w.in ? WRITER_COMMIT_IDLE_MS : w.a ? WRITER_CLOSE_IDLE_MS : -1;
@@ -872,7 +890,9 @@ worker_writer(const cu_dconf *conf, int ch)
 			char result[160];
 			int k = (int)json_integer_value(json_object_get(msg, "job"));
 			writer_close(&w);
+			cu_index_set_writemap(0);
 			int code = run_job(conf, k, nfds ? fds[0] : -1, user, uid, result, sizeof(result));
+			cu_index_set_writemap(1);
 			close_fds(fds, nfds);
 			done(ch, token, code, result);
 		} else if (strcmp(type, "spool") == 0) {
