@@ -450,6 +450,7 @@ struct ingest_run {
 	size_t nrest;
 	cu_ingest_stats st;
 	size_t chunk;         /* bytes of files per request */
+	json_t *commit_ids;   /* the distinct commits the answers named */
 	int inflight;         /* requests sent, not yet answered */
 	int code;             /* worst exit status so far */
 	const char *archive;
@@ -470,7 +471,21 @@ ingest_answer(struct ingest_run *r)
 		r->st.duplicates += (size_t)json_integer_value(json_object_get(stats, "duplicates"));
 		r->st.rejected += (size_t)json_integer_value(json_object_get(stats, "rejected"));
 		r->st.denied += (size_t)json_integer_value(json_object_get(stats, "denied"));
-		r->st.commits += (size_t)json_integer_value(json_object_get(stats, "commits"));
+		json_t *ids = json_object_get(stats, "commit_ids"), *id;
+		size_t i;
+		if (json_is_array(ids)) {
+			/* requests sent together share commits: each counted once */
+			if (r->commit_ids == NULL)
+				r->commit_ids = json_object();
+			json_array_foreach(ids, i, id) {
+				char key[32];
+				snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(id));
+				json_object_set_new(r->commit_ids, key, json_true());
+			}
+			r->st.commits = json_object_size(r->commit_ids);
+		} else {
+			r->st.commits += (size_t)json_integer_value(json_object_get(stats, "commits"));
+		}
 	}
 	json_decref(ans);
 	if (code > r->code)
@@ -723,6 +738,7 @@ remote_ingest(const struct cli *c, int fd, int argc, char **argv)
 	if (r.code != EXIT_USAGE && (ingest_flush(&r) < 0 || ingest_drain(&r) < 0))
 		r.code = EXIT_USAGE;
 	json_decref(r.req);
+	json_decref(r.commit_ids);
 	free(r.rest);
 	fflush(stdout);
 	if (r.code == EXIT_USAGE) {

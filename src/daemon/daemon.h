@@ -43,7 +43,7 @@ struct job {
 	char *calendar;          /* NULL: off */
 	time_t last_start, last_end;
 	int last_exit;           /* -1: never ran */
-	char last_result[160];   /* one line */
+	char last_result[512];   /* one line */
 	time_t next;             /* 0: not scheduled */
 	pid_t running;           /* the child, 0 when idle */
 };

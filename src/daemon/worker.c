@@ -412,6 +412,7 @@ struct wreq {
 	size_t len;
 	cu_ingest_stats st;
 	size_t batch_seen;
+	json_t *commits;      /* the commits holding its items: ids unique to this writer */
 };
 
 struct writer {
@@ -438,12 +439,14 @@ answer_ingest(struct writer *w, size_t k, const char *failure)
 		snprintf(line, sizeof(line), "custos: ingest: %s\n", failure);
 		code = 2;
 	}
-	ans = json_pack("{s:i, s:s#, s:s, s:{s:I, s:I, s:I, s:I, s:I}}", "exit", code,
+	ans = json_pack("{s:i, s:s#, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:o}}", "exit", code,
 		"stdout", r->buf ? r->buf : "", r->buf ? r->len : 0, "stderr", line,
 		"ingest", "archived", (json_int_t)r->st.archived,
 		"duplicates", (json_int_t)r->st.duplicates,
 		"rejected", (json_int_t)r->st.rejected, "denied", (json_int_t)r->st.denied,
-		"commits", (json_int_t)r->st.commits);
+		"commits", (json_int_t)r->st.commits,
+		"commit_ids", r->commits ? r->commits : json_array());
+	r->commits = NULL;   /* the answer owns it */
 	if (ans == NULL || cu_proto_write(r->fd, ans) < 0)
 		dlog(LOG_WARN_, "ingest: an answer could not be sent: %s",
 			ans ? cu_error_last() : "out of memory");
@@ -492,6 +495,12 @@ writer_result(const cu_ingest_result *r, void *payload)
 		q->st.denied++;
 	if (q->batch_seen != w->batch + 1 && r->status != CU_INGEST_REJECTED) {
 		q->batch_seen = w->batch + 1;
+		/* one id per commit of this writer: a client whose pipelined
+		 * requests share commits counts each once */
+		if (q->commits == NULL)
+			q->commits = json_array();
+		json_array_append_new(q->commits,
+			json_integer((json_int_t)getpid() << 31 | (json_int_t)(w->batch + 1)));
 		q->st.commits++;
 	}
 	if (r->end_of_batch)
@@ -887,7 +896,7 @@ worker_writer(const cu_dconf *conf, int ch)
 			}
 			json_decref(req);
 		} else if (strcmp(type, "job") == 0) {
-			char result[160];
+			char result[512];
 			int k = (int)json_integer_value(json_object_get(msg, "job"));
 			writer_close(&w);
 			cu_index_set_writemap(0);

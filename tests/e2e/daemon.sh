@@ -165,6 +165,15 @@ expect_status "--direct still opens the archive here" 0 runas "$CUSTOS" --direct
 expect_status "a socket named that nobody answers: exit 2" 2 "$CUSTOS" --socket "$T/none.sock" search --text x
 expect_match "says so" "$(cat "$T/err")" "no daemon answers at $T/none.sock"
 
+mkdir -p "$T/pipe"
+"$ROOT/build/gen_receipts" 3000 5 PIPE | split -l 200 - "$T/pipe/part-"
+chmod -R a+rX "$T/pipe"
+c0=$(git -c safe.directory="*" -C "$A/history.git" rev-list --count main)
+expect_status "3,000 receipts in 15 files, requests pipelined: exit 0" 0 "$CUSTOS" ingest "$T/pipe"
+c1=$(git -c safe.directory="*" -C "$A/history.git" rev-list --count main)
+expect_match "each archived once" "$(grep -c ' [0-9a-f]\{64\} ' "$T/out")" "^3000$"
+expect_match "the summary counts each commit once (the history gained $((c1 - c0)))" \
+	"$(cat "$T/err")" "^custos: 3000 archived, 0 duplicates, 0 rejected, $((c1 - c0)) commits?$"
 mkdir -p "$T/vbag/data" && echo "申请表" > "$T/vbag/data/form.txt"
 mkbag "$T/vbag" SOCK-CASE-1 "Case-Type: retirement_approval" "Title: 退休申请"
 chmod -R a+rX "$T/vbag"
