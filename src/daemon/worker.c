@@ -35,6 +35,7 @@ int daemon_fds[3] = { -1, -1, -1 };
  * open costs more than most searches.  Opened again every few seconds. */
 static cu_archive *reader_archive;
 static time_t reader_opened;
+static ino_t reader_index_ino;   /* the index file it has open */
 #define READER_REOPEN_SECONDS 5
 
 void
@@ -371,6 +372,12 @@ worker_reader(const cu_dconf *conf, int ch)
 		json_t *req = nfds == 2 ? frame_request(fds[1]) : NULL;
 		int code = EXIT_USAGE;
 		time_t now = time(NULL);
+		struct stat ist;
+		char ipath[PATH_MAX];
+		/* a reindex makes the index anew (another file): open it then */
+		if (reader_archive && (cu_pathf(ipath, sizeof(ipath), "%s/index/data.mdb", conf->archive) < 0 ||
+		    stat(ipath, &ist) < 0 || ist.st_ino != reader_index_ino))
+			reader_opened = 0;
 		if (reader_archive && now - reader_opened >= READER_REOPEN_SECONDS) {
 			cu_archive_free(reader_archive);
 			reader_archive = NULL;
@@ -380,6 +387,8 @@ worker_reader(const cu_dconf *conf, int ch)
 			if (cu_archive_open(&reader_archive, conf->archive, CU_ARCHIVE_READ, 0) < 0)
 				reader_archive = NULL;
 			reader_opened = now;
+			reader_index_ino = cu_pathf(ipath, sizeof(ipath), "%s/index/data.mdb", conf->archive) == 0 &&
+				stat(ipath, &ist) == 0 ? ist.st_ino : 0;
 			cu_error_clear();
 		} else {
 			cu_archive_refresh(reader_archive);

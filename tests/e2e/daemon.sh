@@ -160,6 +160,13 @@ expect_match "policy list shows it" "$("$CUSTOS" policy list 2>&1)" "."
 expect_status "another archive named: exit 2" 2 "$CUSTOS" -A /tmp search --text x
 expect_match "says which it serves" "$(cat "$T/err")" "serves the archive $A"
 expect_status "-A on the daemon's archive is fine" 0 "$CUSTOS" -A "$A" search --text 回执
+before=$("$CUSTOS" search --text 回执 --limit 0 2>&1)
+expect_status "reindex through the daemon: exit 0" 0 "$CUSTOS" reindex
+expect_eq "readers answer from the new index at once, the same" \
+	"$("$CUSTOS" search --text 回执 --limit 0 2>&1)" "$before"
+rc DM0005 > "$T/in/r5.json"; chmod a+r "$T/in/r5.json"
+"$CUSTOS" ingest "$T/in/r5.json" >/dev/null 2>&1
+expect_match "and see what comes after it" "$("$CUSTOS" search --text DM0005 2>&1)" "回执 DM0005"
 expect_status "custos init never goes to the daemon" 2 "$CUSTOS" init --fonds SI01
 expect_status "--direct still opens the archive here" 0 runas "$CUSTOS" --direct -A "$A" search --limit 1 --text 参保登记
 expect_status "a socket named that nobody answers: exit 2" 2 "$CUSTOS" --socket "$T/none.sock" search --text x
