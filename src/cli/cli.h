@@ -129,6 +129,11 @@ void cli_put_field(const char *s);
  * EXIT_PROBLEMS. */
 int cli_refused(const char *cmd, const char *key);
 
+/* For a command with one subcommand (config check, spool run): -1 when
+ * argv[1] is sub (go on), else the exit status to return after printing the
+ * help (-h) or the usage error. */
+int cli_one_subcommand(const char *cmd, const char *sub, int argc, char **argv, void (*help)(void));
+
 /* Parses --version N (a revision, 1 or more); -1 after a usage message. */
 long cli_revision(const char *cmd, const char *arg);
 

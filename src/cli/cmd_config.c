@@ -29,14 +29,14 @@ cmd_config(struct cli *c, int argc, char **argv)
 	char *errors = NULL;
 	int opt, error;
 
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		if (argc < 2)
-			return cli_usage("config", "the subcommand is check");
-		help();
-		return EXIT_DONE;
+	if (argc >= 2 && strcmp(argv[1], "reload") == 0) {
+		/* here only when no daemon answered (main.c sends it there) */
+		fprintf(stderr, "custos: config reload: no daemon answers; custosd re-reads its "
+			"configuration on SIGHUP or on this request through its socket\n");
+		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "check") != 0)
-		return cli_usage("config", "unknown subcommand %s (the subcommand is check)", argv[1]);
+	if ((opt = cli_one_subcommand("config", "check", argc, argv, help)) >= 0)
+		return opt;
 	argc--;
 	argv++;
 	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {

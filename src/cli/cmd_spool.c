@@ -90,14 +90,8 @@ cmd_spool(struct cli *c, int argc, char **argv)
 	cu_archive *a;
 	int opt, error;
 
-	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
-		if (argc < 2)
-			return cli_usage("spool", "the subcommand is run");
-		help();
-		return EXIT_DONE;
-	}
-	if (strcmp(argv[1], "run") != 0)
-		return cli_usage("spool", "unknown subcommand %s (the subcommand is run)", argv[1]);
+	if ((opt = cli_one_subcommand("spool", "run", argc, argv, help)) >= 0)
+		return opt;
 	argc--;
 	argv++;
 	while ((opt = cli_next_opt(c, argc, argv, "A:h", opts)) != -1) {

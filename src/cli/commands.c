@@ -89,9 +89,12 @@ cli_command_reads(int argc, char **argv)
 			return 1;
 	if (strcmp(cmd, "search") == 0) {
 		/* --unmask is recorded (an access event): a write */
-		for (int i = 1; i < argc; i++)
-			if (strcmp(argv[i], "--unmask") == 0 || strncmp(argv[i], "--unm", 5) == 0)
+		for (int i = 1; i < argc; i++) {
+			/* getopt takes any unambiguous start of it: "--u" is enough */
+			size_t n = strlen(argv[i]);
+			if (n >= 3 && strncmp(argv[i], "--unmask", n) == 0)
 				return 0;
+		}
 		return 1;
 	}
 	if (strcmp(cmd, "audit") == 0)

@@ -145,3 +145,17 @@ cli_next_opt(struct cli *c, int argc, char **argv, const char *shortopts,
 	return -1;
 }
 
+
+int
+cli_one_subcommand(const char *cmd, const char *sub, int argc, char **argv, void (*help)(void))
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		if (argc < 2)
+			return cli_usage(cmd, "the subcommand is %s", sub);
+		help();
+		return EXIT_DONE;
+	}
+	if (strcmp(argv[1], sub) != 0)
+		return cli_usage(cmd, "unknown subcommand %s (the subcommand is %s)", argv[1], sub);
+	return -1;
+}

@@ -388,7 +388,6 @@ spool_waiting(void)
 			char m[PATH_MAX];
 			if (cu_pathf(m, sizeof(m), "%s/%s", p, CU_SPOOL_MARKER) < 0 || access(m, F_OK) < 0)
 				continue;
-			/* inotify on the folder's own files is not kept: it was seen */
 		}
 		n++;
 	}
@@ -1090,6 +1089,10 @@ drain_inotify(void)
 			break;
 		for (char *p = buf; p < buf + r;) {
 			struct inotify_event *e = (struct inotify_event *)p;
+			/* a file being created is still being written: its rename or
+			 * its close is the event that counts */
+			if (!((e->mask & IN_CREATE) && !(e->mask & IN_ISDIR)))
+				d.spool_dirty = 1;
 			/* a new bag folder: its own events tell when its marker comes */
 			if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && (e->mask & IN_ISDIR) && e->len &&
 			    e->name[0] != '.') {
@@ -1100,7 +1103,6 @@ drain_inotify(void)
 			p += sizeof(*e) + e->len;
 		}
 	}
-	d.spool_dirty = 1;
 }
 
 static long

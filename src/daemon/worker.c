@@ -599,7 +599,7 @@ writer_ingest(struct writer *w, json_int_t token, int fd, const char *user, uid_
 		done(w->ch, token, 2, NULL);
 		return;
 	}
-	if (writer_open(w) == 0 && w->in == NULL)
+	if (w->in == NULL)
 		w->seen = 0;   /* outcomes are counted per ingest */
 	if (writer_open(w) < 0 || (w->in == NULL && cu_ingest_begin(&w->in, w->a, writer_result, w) < 0)) {
 		fclose(q->out);

@@ -169,6 +169,10 @@ rc DM0005 > "$T/in/r5.json"; chmod a+r "$T/in/r5.json"
 expect_match "and see what comes after it" "$("$CUSTOS" search --text DM0005 2>&1)" "回执 DM0005"
 expect_status "custos init never goes to the daemon" 2 "$CUSTOS" init --fonds SI01
 expect_status "--direct still opens the archive here" 0 runas "$CUSTOS" --direct -A "$A" search --limit 1 --text 参保登记
+if [ ! -e /run/custos/custos.sock ]; then
+	expect_status "config reload with no daemon anywhere: exit 2" 2 env -u CUSTOS_SOCKET "$CUSTOS" config reload
+	expect_match "says so" "$(cat "$T/err")" "config reload: no daemon answers"
+fi
 expect_status "a socket named that nobody answers: exit 2" 2 "$CUSTOS" --socket "$T/none.sock" search --text x
 expect_match "says so" "$(cat "$T/err")" "no daemon answers at $T/none.sock"
 
@@ -200,7 +204,7 @@ if [ "$ROLES" = 1 ]; then
 	expect_status "archivist searches" 0 as cu-e2e-arc "$CUSTOS" search --text 回执
 	expect_status "archivist may not verify" 2 as cu-e2e-arc "$CUSTOS" verify
 	expect_status "archivist may not ingest" 2 as cu-e2e-arc "$CUSTOS" ingest "$T/in/r4.json"
-	expect_status "archivist proposes a disposition? role checked (propose)" 0 \
+	expect_status "archivist lists what is due (role disposition-propose)" 0 \
 		as cu-e2e-arc "$CUSTOS" disposition due --at 2200-01-01
 	expect_status "archivist may not approve one" 2 as cu-e2e-arc "$CUSTOS" disposition approve X --reason r
 	expect_status "auditor verifies" 0 as cu-e2e-aud "$CUSTOS" verify
